@@ -1,0 +1,94 @@
+# Every step a newcomer, an ops engineer or CI needs, from a clean clone.
+# `make help` lists the targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION ?= 3.11
+UV_VERSION     ?= 0.13.9
+WORK           := .work
+UV             := $(WORK)/uv/bin/uv
+VENV           := .venv
+PY             := $(VENV)/bin/python
+KAFKA          := infra/kafka/kafka.sh
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	@python$(PYTHON_VERSION) -m venv $(WORK)/uv || { echo "Python $(PYTHON_VERSION) is required: install python$(PYTHON_VERSION) and python$(PYTHON_VERSION)-venv."; exit 1; }
+	@$(WORK)/uv/bin/pip install -q "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	@UV_PYTHON=python$(PYTHON_VERSION) $(UV) sync --frozen --quiet
+	@touch $@
+
+.PHONY: venv
+venv: $(VENV)/.synced ## Create the virtualenv from uv.lock
+
+.PHONY: lock
+lock: | $(UV) ## Re-resolve uv.lock after changing pyproject.toml
+	@UV_PYTHON=python$(PYTHON_VERSION) $(UV) lock
+
+.PHONY: kafka-jars
+kafka-jars: ## Fetch the Kafka broker jars from Maven Central into .work/kafka/lib
+	@$(KAFKA) jars
+
+.PHONY: kafka-up
+kafka-up: venv ## Start the local single-node Kafka broker (KRaft), wait until it answers
+	@$(KAFKA) up
+
+.PHONY: kafka-down
+kafka-down: ## Stop the local broker (its data stays for the next start)
+	@$(KAFKA) down
+
+.PHONY: kafka-logs
+kafka-logs: ## Follow the local broker's log
+	@$(KAFKA) logs
+
+.PHONY: topics
+topics: venv ## Create or update every topic of infra/topics.toml (idempotent)
+	@$(VENV)/bin/returns topics
+
+.PHONY: run
+run: kafka-up topics ## Start the broker, the topics and the four services
+	@$(PY) -m services.devstack start
+
+.PHONY: stop
+stop: ## Stop the four services and the broker
+	@-$(PY) -m services.devstack stop
+	@$(KAFKA) down
+
+.PHONY: status
+status: ## Show what runs
+	@$(KAFKA) status
+	@$(PY) -m services.devstack status
+
+.PHONY: test
+test: venv kafka-jars ## Run the test suite (starts its own broker unless KAFKA_BOOTSTRAP_SERVERS is set)
+	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: venv ## Run only the tests that need no broker
+	@$(VENV)/bin/pytest -m "not kafka" $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: venv ## ruff, mypy and the JSON Schema drift check
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy
+	@$(PY) -m schemas.export --check
+
+.PHONY: format
+format: venv ## Format the code
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+.PHONY: schemas
+schemas: venv ## Regenerate schemas/json/ from the models
+	@$(PY) -m schemas.export
+
+.PHONY: clean
+clean: stop ## Stop everything and remove .work (broker data, jars, state)
+	@rm -rf $(WORK)

@@ -1,0 +1,79 @@
+"""``person-returned``: one person returned at a designated crossing."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.base import (
+    CaseId,
+    Contract,
+    CountryCode,
+    CrossingCode,
+    EventData,
+    GroupId,
+    LanguageCode,
+    sensitive,
+)
+
+Sex = Literal["F", "M", "X"]
+RoleInGroup = Literal["head", "partner", "child", "relative", "other"]
+
+
+class Person(Contract):
+    given_names: str = sensitive(min_length=1, max_length=200)
+    family_names: str = sensitive(min_length=1, max_length=200)
+    date_of_birth: date = sensitive()
+    sex: Sex = sensitive()
+    nationality: CountryCode = sensitive(description="ISO 3166-1 alpha-3")
+    languages: list[LanguageCode] = sensitive(
+        min_length=1, max_length=10, description="ISO 639-3, preferred first"
+    )
+    role_in_group: RoleInGroup
+
+
+class Declared(Contract):
+    """What the person declared. Health, pregnancy and LGBTI status are sensitive."""
+
+    pregnant: bool = sensitive()
+    physical_illness: bool = sensitive()
+    mental_illness: bool = sensitive()
+    disability: bool = sensitive()
+    lgbti: bool = sensitive()
+    fear_of_return_to_mexico: bool = sensitive()
+    travelling_without_parent_or_guardian: bool = sensitive()
+
+
+class CovidVaccination(Contract):
+    doses: int = sensitive(ge=0, le=10)
+    last_dose_on: date | None = sensitive()
+
+
+class Hearing(Contract):
+    court: str = Field(min_length=1, max_length=200)
+    scheduled_at: AwareDatetime
+
+
+class PersonReturned(EventData):
+    """A valid, de-duplicated return of one person (also a submission's body)."""
+
+    EVENT_TYPE = "person-returned"
+
+    submission_id: str = Field(min_length=1, max_length=128)
+    source: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    case_id: CaseId
+    group_id: GroupId
+    group_size: int = Field(ge=1, le=30)
+    crossing: CrossingCode
+    returned_at: AwareDatetime
+    person: Person
+    declared: Declared
+    covid_vaccination: CovidVaccination
+    hearing: Hearing | None = None
+
+    @property
+    def local_return_date(self) -> date:
+        """The calendar date of ``returned_at`` in its own UTC offset."""
+        return self.returned_at.date()

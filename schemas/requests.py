@@ -1,0 +1,65 @@
+"""Requests to partners, and their webhook delivery receipts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.base import CaseId, EventData, GroupId, LanguageCode, LocationCode, ShelterId
+
+Purpose = Literal["immigration_hearing", "non_refoulement_interview"]
+Priority = Literal["urgent", "normal"]
+CareKind = Literal["covid_vaccination", "medical_care"]
+
+
+class LegalAidRequested(EventData):
+    EVENT_TYPE = "legal-aid-requested"
+
+    group_id: GroupId
+    purpose: Purpose
+    priority: Priority
+    provider_id: str
+    provider_choice: str = Field(description="why this provider was chosen")
+    location: LocationCode | None
+    shelter_id: ShelterId | None
+    members: list[CaseId]
+    earliest_hearing_at: AwareDatetime | None
+    preferred_language: LanguageCode
+    interpreter_required: bool
+    due_by: AwareDatetime | None
+
+
+class CareRequested(EventData):
+    EVENT_TYPE = "care-requested"
+
+    group_id: GroupId
+    case_id: CaseId
+    kind: CareKind
+    provider_id: str
+    location: LocationCode
+    shelter_id: ShelterId | None
+
+
+class NotificationDelivered(EventData):
+    EVENT_TYPE = "notification-delivered"
+
+    group_id: GroupId
+    partner_id: str
+    notified_event_id: str
+    notified_event_type: str
+    attempts: int = Field(ge=1)
+    status_code: int
+    delivered_at: AwareDatetime
+
+
+class NotificationFailed(EventData):
+    EVENT_TYPE = "notification-failed"
+
+    group_id: GroupId
+    partner_id: str
+    notified_event_id: str
+    notified_event_type: str
+    attempts: int = Field(ge=1)
+    last_error: str = Field(max_length=1000)
+    failed_at: AwareDatetime

@@ -1,0 +1,136 @@
+"""``make run``'s process manager: start, stop and report the four services locally.
+
+Each service runs as its own process (``python -m services.<name> worker``), with
+its log in ``.work/run/<name>.log``. Starting is idempotent: a service that is
+already running and ready is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from services.intake.auth import hash_token, new_token
+from services.runtime.settings import DEFAULT_WEB_PORTS, REPO_ROOT, WORK_DIR
+
+RUN_DIR = WORK_DIR / "run"
+SERVICES = ("intake", "screening", "placement", "notify")
+DEV_SOURCES = (
+    "cbp-san",
+    "cbp-cxl",
+    "cbp-ols",
+    "cbp-elp",
+    "cbp-egp",
+    "cbp-lrd",
+    "cbp-bro",
+    "inm-desk",
+)
+READY_TIMEOUT = 90.0
+
+
+def _pid(service: str) -> int | None:
+    path = RUN_DIR / f"{service}.pid"
+    try:
+        pid = int(path.read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def _ready(service: str) -> bool:
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{DEFAULT_WEB_PORTS[service]}/readyz", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return answer.status_code == 200
+
+
+def dev_tokens() -> Path:
+    """A token file for local use, one token per sample source, made once."""
+    tokens_file, plain = RUN_DIR / "intake-tokens.toml", RUN_DIR / "dev-tokens.txt"
+    if not tokens_file.exists():
+        tokens = {source: new_token() for source in DEV_SOURCES}
+        lines = ["[sources]"] + [f'{s} = "{hash_token(t)}"' for s, t in tokens.items()]
+        tokens_file.write_text("\n".join(lines) + "\n")
+        plain.write_text("".join(f"{s} {t}\n" for s, t in tokens.items()))
+        plain.chmod(0o600)
+    return tokens_file
+
+
+def start() -> int:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "RETURNS_INTAKE_TOKENS_FILE": str(dev_tokens())}
+    for service in SERVICES:
+        if _pid(service) is not None:
+            continue
+        log = (RUN_DIR / f"{service}.log").open("ab")
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", f"services.{service}", "worker"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        (RUN_DIR / f"{service}.pid").write_text(str(process.pid))
+    deadline = time.monotonic() + READY_TIMEOUT
+    waiting = list(SERVICES)
+    while waiting and time.monotonic() < deadline:
+        waiting = [s for s in waiting if _pid(s) is not None and not _ready(s)]
+        dead = [s for s in SERVICES if _pid(s) is None]
+        if dead:
+            print(f"{', '.join(dead)} stopped while starting: see .work/run/<service>.log")
+            return 1
+        time.sleep(0.5)
+    if waiting:
+        print(f"not ready after {READY_TIMEOUT:.0f} s: {', '.join(waiting)} (see .work/run/*.log)")
+        return 1
+    _print_summary()
+    return 0
+
+
+def _print_summary() -> None:
+    port = DEFAULT_WEB_PORTS["intake"]
+    print("The four services are running:")
+    for service in SERVICES:
+        print(
+            f"  {service:<10} pid {_pid(service)}  http://127.0.0.1:{DEFAULT_WEB_PORTS[service]}/readyz"
+        )
+    print(f"Intake's HTTP API: http://127.0.0.1:{port}/v1/returns (OpenAPI: /openapi.json)")
+    print(f"Development tokens, one per source: {RUN_DIR / 'dev-tokens.txt'}")
+    print("Logs: .work/run/<service>.log    Stop everything: make stop")
+
+
+def stop() -> int:
+    for service in SERVICES:
+        pid = _pid(service)
+        if pid is None:
+            continue
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while _pid(service) is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _pid(service) is not None:
+            os.killpg(pid, signal.SIGKILL)
+        print(f"stopped {service}")
+    return 0
+
+
+def status() -> int:
+    for service in SERVICES:
+        pid = _pid(service)
+        state = "not running" if pid is None else ("ready" if _ready(service) else "starting")
+        print(f"{service:<10} {state}" + (f" (pid {pid})" if pid else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "status"
+    sys.exit({"start": start, "stop": stop, "status": status}[command]())

@@ -1,0 +1,84 @@
+"""Intake's wiring: the ``returns-inbound`` agent, the idempotency table, the HTTP API."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from schemas.envelope import Envelope
+from schemas.rejections import SubmissionOrigin
+from services.intake.auth import TokenRegistry
+from services.intake.handling import IntakeHandler
+from services.intake.http import register_routes
+from services.runtime import telemetry
+from services.runtime.context import Runtime
+from services.runtime.faust_app import contract_topic, create_app, register_health, send_event
+
+log = logging.getLogger(__name__)
+
+
+def build_app(runtime: Runtime) -> faust.App:
+    app = create_app("intake", runtime)
+    inbound = contract_topic(app, runtime, "returns-inbound")
+    outputs = {
+        name: contract_topic(app, runtime, name) for name in ("person-returned", "intake-rejected")
+    }
+    seen = app.Table(
+        "submissions", key_type=str, value_type=bytes, partitions=runtime.topology.lane_partitions
+    )
+
+    async def emit(name: str, envelope: Envelope[Any]) -> None:
+        await send_event(outputs[name], name, runtime, envelope)
+
+    handler = IntakeHandler(runtime.reference, seen, emit)
+    tracer = telemetry.tracer("returns.intake")
+
+    @app.agent(inbound, name="intake-submissions")
+    async def take_submissions(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            origin = SubmissionOrigin(
+                channel="kafka",
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+            )
+            parent = telemetry.extract(message.headers)
+            with tracer.start_as_current_span("intake.validate", context=parent) as span:
+                span.set_attributes(
+                    {
+                        "messaging.destination": message.topic,
+                        "messaging.partition": message.partition,
+                        "messaging.offset": message.offset,
+                    }
+                )
+                outcome = await handler.handle(
+                    message.value, message.key, origin, datetime.now(UTC)
+                )
+                span.set_attribute("intake.outcome", outcome.status)
+
+    async def forward(raw: bytes, group_id: str, crossing: str) -> None:
+        route = runtime.router.route("returns-inbound", group_id, crossing)
+        sent = await inbound.send(
+            key=route.key, value=raw, partition=route.partition, headers=telemetry.inject()
+        )
+        await sent  # the 202 promises the submission is durably on returns-inbound
+
+    register_routes(app, handler, _tokens(), forward)
+    register_health(app)
+    return app
+
+
+def _tokens() -> TokenRegistry:
+    path = os.environ.get("RETURNS_INTAKE_TOKENS_FILE")
+    if not path:
+        log.warning(
+            "RETURNS_INTAKE_TOKENS_FILE is not set: POST /v1/returns answers 401 to everyone"
+        )
+        return TokenRegistry({})
+    return TokenRegistry.from_file(Path(path))

@@ -1,0 +1,1 @@
+"""Notify: requests to legal-aid and health partners, and their webhook delivery."""

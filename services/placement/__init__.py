@@ -1,0 +1,1 @@
+"""Placement: accepted groups get a location and a shelter, or wait their turn."""

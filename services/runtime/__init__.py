@@ -1,0 +1,1 @@
+"""The shared runtime: settings, topology, partitioner, faust set-up, telemetry, run()."""

@@ -1,0 +1,84 @@
+"""Create or update the project's topics, idempotently (``make topics``)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import TopicAlreadyExistsError
+
+from services.runtime.settings import Settings
+from services.runtime.topology import Topology
+
+
+@dataclass(frozen=True)
+class TopicChange:
+    topic: str
+    action: str  # "created", "partitions", "config", "unchanged", "too-many-partitions"
+    detail: str = ""
+
+
+def ensure_topics(settings: Settings, topology: Topology) -> list[TopicChange]:
+    """Make the cluster match the layout: create missing topics, grow partitions, set configs.
+
+    Kafka cannot shrink a topic: one with more partitions than the layout is reported
+    and left alone.
+    """
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, client_id="returns-admin"
+    )
+    try:
+        return _ensure(admin, settings, topology)
+    finally:
+        admin.close()
+
+
+def _ensure(admin: KafkaAdminClient, settings: Settings, topology: Topology) -> list[TopicChange]:
+    existing = {t["name"]: len(t["partitions"]) for t in admin.describe_topics()}
+    changes: list[TopicChange] = []
+    missing: dict[str, Any] = {}
+    for layout in topology.topics.values():
+        name = settings.topic(layout.name)
+        if name not in existing:
+            missing[name] = {
+                "num_partitions": layout.partitions,
+                "replication_factor": 1,
+                "configs": layout.config,
+            }
+            changes.append(TopicChange(name, "created", f"{layout.partitions} partitions"))
+    if missing:
+        # A concurrent `make topics` may have created them first: same layout.
+        with contextlib.suppress(TopicAlreadyExistsError):
+            admin.create_topics(missing, wait_for_metadata=True)
+    for layout in topology.topics.values():
+        name = settings.topic(layout.name)
+        have = existing.get(name)
+        if have is None:
+            continue
+        if have < layout.partitions:
+            admin.create_partitions({name: layout.partitions})
+            changes.append(TopicChange(name, "partitions", f"{have} -> {layout.partitions}"))
+        elif have > layout.partitions:
+            changes.append(
+                TopicChange(name, "too-many-partitions", f"has {have}, layout {layout.partitions}")
+            )
+        drift = _config_drift(admin, name, layout.config)
+        if drift:
+            admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, name, configs=layout.config)]
+            )
+            changes.append(TopicChange(name, "config", ", ".join(sorted(drift))))
+        elif have == layout.partitions:
+            changes.append(TopicChange(name, "unchanged"))
+    return changes
+
+
+def _config_drift(admin: KafkaAdminClient, topic: str, wanted: dict[str, str]) -> set[str]:
+    described = admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, topic, configs=None)], config_filter="all"
+    )
+    current = described.get("topic", {}).get(topic, {})
+    return {key for key, value in wanted.items() if str(current.get(key, {}).get("value")) != value}

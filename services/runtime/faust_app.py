@@ -1,0 +1,103 @@
+"""The one faust set-up every service uses.
+
+What it pins, and why (see docs/adr/0003-faust-at-least-once.md):
+- at-least-once, never faust's exactly-once (open bugs); consumers are idempotent;
+- raw bytes in and out, so pydantic alone decides the bytes on the wire (faust would
+  otherwise switch to orjson by itself and change them);
+- internal topics (table changelogs) get as many partitions as the lanes topics,
+  so that no ``PartitionsMismatch`` can occur;
+- no leader topic, no auto-created contract topics: ``make topics`` owns them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import faust
+from faust.web import Request, Response, View
+
+from schemas.codec import encode
+from schemas.envelope import Envelope
+from services.runtime import telemetry
+from services.runtime.context import Runtime
+
+VERSION = "0.1.0"
+
+
+def create_app(service: str, runtime: Runtime, **overrides: Any) -> faust.App:
+    """A faust app for ``service``; its id is the consumer group and changelog prefix."""
+    settings = runtime.settings
+    app_id = f"{settings.topic_prefix}returns-{service}"
+    options: dict[str, Any] = {
+        "broker": [f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
+        "store": "memory://",
+        "topic_partitions": runtime.topology.lane_partitions,
+        "topic_replication_factor": 1,
+        "topic_disable_leader": True,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+        "processing_guarantee": "at_least_once",
+        "consumer_auto_offset_reset": "earliest",
+        "web_enabled": True,
+        "web_bind": settings.web_host,
+        "web_port": settings.port_for(service),
+        "web_host": settings.web_host,
+        "datadir": str(settings.state_dir / f"{app_id}-{settings.worker_name}"),
+        "broker_commit_interval": 1.0,
+        "producer_acks": -1,
+        "stream_wait_empty": True,
+        "worker_redirect_stdouts": False,
+    }
+    options.update(overrides)
+    Path(options["datadir"]).mkdir(parents=True, exist_ok=True)
+    return faust.App(app_id, **options)
+
+
+def contract_topic(app: faust.App, runtime: Runtime, name: str) -> faust.TopicT:
+    """A topic of infra/topics.toml by logical name; ``make topics`` creates it, not faust."""
+    return app.topic(
+        runtime.settings.topic(name),
+        key_type=bytes,
+        value_type=bytes,
+        partitions=runtime.topology.topics[name].partitions,
+        internal=False,
+    )
+
+
+async def send_event(
+    topic: faust.TopicT, name: str, runtime: Runtime, envelope: Envelope[Any]
+) -> Any:
+    """Send ``envelope`` to contract topic ``name`` through the crossing partitioner."""
+    route = runtime.router.route_event(name, envelope)
+    return await topic.send(
+        key=route.key,
+        value=encode(envelope),
+        partition=route.partition,
+        headers=telemetry.inject(),
+    )
+
+
+def producer_name(service: str) -> str:
+    return f"{service}/{VERSION}"
+
+
+def is_ready(app: faust.App) -> bool:
+    """Connected to the broker, partitions assigned and tables recovered."""
+    if not app.producer.started or app.rebalancing:
+        return False
+    recovery = cast(Any, app.tables).recovery
+    return bool(recovery.completed.is_set())
+
+
+def register_health(app: faust.App) -> None:
+    """``/healthz`` (the process answers) and ``/readyz`` (see :func:`is_ready`)."""
+
+    @app.page("/healthz")
+    async def healthz(self: View, request: Request) -> Response:
+        return self.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readyz(self: View, request: Request) -> Response:
+        ready = is_ready(app)
+        return self.json({"ready": ready}, status=200 if ready else 503)

@@ -1,0 +1,89 @@
+"""Trace context in Kafka headers, and the tracer provider set-up.
+
+faust runs its consumer in a thread of its own, so no instrumentation links a
+received message to its processing: the services read ``traceparent`` from the
+headers themselves (:func:`extract`) and open the processing span around the handler.
+Attributes must never carry personal data: only codes, ids, topics and offsets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.propagators.textmap import default_getter, default_setter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+_configured = False
+
+Headers = list[tuple[str, bytes]]
+
+
+def configure_tracing(service: str, exporter: SpanExporter | None = None) -> None:
+    """Install a tracer provider once per process.
+
+    OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, the console when
+    ``RETURNS_TRACE_CONSOLE=1``, none by default. Tests pass ``exporter``.
+    """
+    global _configured
+    if _configured:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": f"returns-{service}"}))
+    if exporter is not None:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+    elif os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        provider.add_span_processor(BatchSpanProcessor(_otlp_exporter()))
+    elif os.environ.get("RETURNS_TRACE_CONSOLE") == "1":
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _configured = True
+
+
+def _otlp_exporter() -> SpanExporter:
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
+            OTLPSpanExporter,
+        )
+    except ImportError:
+        raise SystemExit(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set but the OTLP exporter is not installed: "
+            "run `uv sync --extra otlp`."
+        ) from None
+    exporter: SpanExporter = OTLPSpanExporter()
+    return exporter
+
+
+def tracer(name: str) -> trace.Tracer:
+    return trace.get_tracer(name)
+
+
+def inject(headers: Headers | None = None) -> Headers:
+    """Headers carrying the current trace context (W3C ``traceparent``)."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier, setter=default_setter)
+    out = list(headers or [])
+    out.extend((key, value.encode()) for key, value in carrier.items())
+    return out
+
+
+def extract(
+    headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None,
+) -> otel_context.Context:
+    """The trace context found in Kafka headers (an empty one when there is none)."""
+    items = headers.items() if isinstance(headers, Mapping) else (headers or [])
+    carrier: dict[str, Any] = {}
+    for key, value in items:
+        carrier[key] = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+    return _PROPAGATOR.extract(carrier, getter=default_getter)
