@@ -36,8 +36,9 @@ def validate_submission(raw: bytes, reference: Reference, now: datetime) -> Acce
     try:
         record = decode_data(raw, PersonReturned)
     except EventValidationError as exc:
-        source, submission_id = _identity(raw)
-        return Rejected(exc.errors, source, submission_id)
+        document = _document(raw)
+        problems = exc.errors + _crossing_problem(document, reference, exc.errors)
+        return Rejected(problems, _text(document, "source"), _text(document, "submission_id"))
     problems = business_problems(record, reference, now)
     if problems:
         return Rejected(problems, record.source, record.submission_id)
@@ -50,14 +51,7 @@ def business_problems(
     """Rules beyond the schema: designated crossing, plausible dates, known codes."""
     problems = []
     if record.crossing not in reference.crossing_codes:
-        designated = ", ".join(sorted(reference.crossing_codes))
-        problems.append(
-            FieldError(
-                "crossing",
-                "crossing_not_designated",
-                f"{record.crossing} is not a designated crossing (designated: {designated})",
-            )
-        )
+        problems.append(_not_designated(record.crossing, reference))
     problems += _date_problems(record, now)
     problems += [
         FieldError(f"person.languages.{i}", "unknown_language", "is not a known ISO 639-3 code")
@@ -93,16 +87,33 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _identity(raw: bytes) -> tuple[str | None, str | None]:
-    """Best-effort source and submission id of an invalid record, for the rejection."""
+def _not_designated(crossing: str, reference: Reference) -> FieldError:
+    designated = ", ".join(sorted(reference.crossing_codes))
+    return FieldError(
+        "crossing",
+        "crossing_not_designated",
+        f"{crossing} is not a designated crossing (designated: {designated})",
+    )
+
+
+def _crossing_problem(
+    document: dict[str, object], reference: Reference, schema_errors: list[FieldError]
+) -> list[FieldError]:
+    """An undesignated crossing is reported even when other fields broke the schema."""
+    crossing = document.get("crossing")
+    if any(e.field == "crossing" for e in schema_errors) or not isinstance(crossing, str):
+        return []
+    return [] if crossing in reference.crossing_codes else [_not_designated(crossing, reference)]
+
+
+def _document(raw: bytes) -> dict[str, object]:
     try:
         document = json.loads(raw)
     except ValueError:
-        return None, None
-    if not isinstance(document, dict):
-        return None, None
-    source, submission_id = document.get("source"), document.get("submission_id")
-    return (
-        source if isinstance(source, str) else None,
-        submission_id if isinstance(submission_id, str) else None,
-    )
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _text(document: dict[str, object], key: str) -> str | None:
+    value = document.get(key)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,197 @@
+"""One replayed event, the log order every audit uses, and recognising repeated events.
+
+Log order. The replay merges every partition of every topic it reads into one stream:
+each partition is read in offset order (the order its consumers saw), and the next
+event is taken from the partition whose head has the earliest `occurred_at`; ties go
+to the topic that comes first in the pipeline (a cause before its effects), then to
+the partition and offset. See docs/adr/0007-audit-replay.md for why.
+
+Repeated events. The contract's idempotency: an event processed twice carries the same
+`event_id` and the same `data`. The first occurrence in log order counts; a repeat is
+a duplicate, and a repeat whose `data` differs is a conflict, which audits report.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from schemas.codec import decode, encode
+from schemas.envelope import Envelope
+from schemas.registry import TOPICS
+
+PIPELINE_ORDER: tuple[str, ...] = (
+    "intake-rejected",
+    "person-returned",
+    "location-status-changed",
+    "capacity-updated",
+    "shelter-departed",
+    "screened",
+    "placement-deferred",
+    "placed",
+    "legal-aid-requested",
+    "care-requested",
+    "notification-delivered",
+    "notification-failed",
+)
+"""Every enveloped topic, causes before effects: breaks ties of `occurred_at`."""
+
+TOPIC_RANK = {name: rank for rank, name in enumerate(PIPELINE_ORDER)}
+
+OrderKey = tuple[datetime, int, int, int]
+
+_SCHEMA_VERSION = re.compile(rb'"schema_version":(\d+)')
+_OCCURRED_AT = re.compile(rb'"occurred_at":"([^"]+)"')
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """An event as recorded: its contract topic, partition, offset and envelope."""
+
+    topic: str
+    partition: int
+    offset: int
+    envelope: Envelope[Any]
+    checksum: int
+    """CRC-32 of the record's `data` bytes: tells a duplicate from a conflicting repeat."""
+
+    @classmethod
+    def of(cls, topic: str, envelope: Envelope[Any], partition: int = 0, offset: int = 0) -> Logged:
+        """The event as it would be recorded at `partition`/`offset` (tests, generators)."""
+        return cls(topic, partition, offset, envelope, data_checksum(encode(envelope)))
+
+    @property
+    def where(self) -> str:
+        """`topic[partition]@offset`, how an auditor finds the record again."""
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.envelope.occurred_at
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope.event_id
+
+    @property
+    def data(self) -> Any:
+        return self.envelope.data
+
+    def order_key(self) -> OrderKey:
+        """This event's place in log order."""
+        return (self.occurred_at, TOPIC_RANK.get(self.topic, 99), self.partition, self.offset)
+
+
+def in_log_order(events: Iterable[Logged]) -> list[Logged]:
+    """`events` sorted into log order (for small collections: the replay merges instead)."""
+    return sorted(events, key=Logged.order_key)
+
+
+def data_checksum(raw: bytes) -> int:
+    """CRC-32 of an encoded envelope's `data` (the envelope's last field, by the codec)."""
+    return zlib.crc32(raw[raw.find(b'"data":') :])
+
+
+def occurred_at_of(raw: bytes, fallback_ms: int) -> datetime:
+    """The envelope's `occurred_at` read without decoding it, else the record's timestamp."""
+    match = _OCCURRED_AT.search(raw)
+    if match is not None:
+        try:
+            moment = datetime.fromisoformat(match.group(1).decode())
+            if moment.utcoffset() is not None:
+                return moment
+        except ValueError:
+            pass
+    return datetime.fromtimestamp(fallback_ms / 1000, UTC)
+
+
+_ENVELOPE_TYPES: dict[str, Any] = {}
+
+
+def decode_event(topic: str, raw: bytes) -> Envelope[Any]:
+    """Decode a record of contract topic `topic`, upcasting old versions like any reader.
+
+    A record at the current schema version is validated in one pass; anything else goes
+    through `schemas.codec.decode`, which upcasts and reports every problem
+    (`EventValidationError`), as does a record of another type than the topic carries.
+    """
+    model = TOPICS[topic].value
+    if model is None:
+        raise ValueError(f"{topic} carries raw submissions, not events")
+    match = _SCHEMA_VERSION.search(raw)
+    if match is not None and int(match.group(1)) == model.SCHEMA_VERSION:
+        envelope_type = _ENVELOPE_TYPES.get(topic)
+        if envelope_type is None:
+            envelope_type = _ENVELOPE_TYPES.setdefault(topic, Envelope[model])  # type: ignore[valid-type]
+        try:
+            envelope: Envelope[Any] = envelope_type.model_validate_json(raw)
+        except ValidationError:
+            envelope = decode(raw, model)  # the full path reports every problem
+        if envelope.event_type == model.EVENT_TYPE:
+            return envelope
+    return decode(raw, model)
+
+
+@dataclass
+class Conflict:
+    """Two events with one `event_id` but different `data`: idempotency broken."""
+
+    event_id: str
+    repeated_at: str
+
+
+@dataclass
+class ReplayStats:
+    """What a replay read, besides the events it passed on."""
+
+    read: int = 0
+    duplicates: int = 0
+    by_topic: dict[str, int] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
+    undecodable: list[tuple[str, str]] = field(default_factory=list)  # (where, problem)
+
+
+class Deduplicator:
+    """Remembers each `event_id` seen, as a 128-bit integer, with the checksum of its data.
+
+    About 130 bytes an event: the one piece of state a replay keeps per event.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[int, int] = {}
+
+    def check(self, event: Logged) -> Conflict | bool:
+        """True for a first occurrence, False for a duplicate, a `Conflict` otherwise."""
+        key = int(event.event_id.replace("-", ""), 16)
+        previous = self._seen.get(key)
+        if previous is None:
+            self._seen[key] = event.checksum
+            return True
+        if previous == event.checksum:
+            return False
+        return Conflict(event.event_id, event.where)
+
+
+def unique_events(events: Iterable[Logged], stats: ReplayStats | None = None) -> Iterator[Logged]:
+    """Each event once, in the order given; duplicates and conflicts are counted in `stats`.
+
+    A conflicting repeat is dropped too (the first occurrence stands, as for intake's
+    resubmissions), and listed in `stats.conflicts`.
+    """
+    stats = stats if stats is not None else ReplayStats()
+    seen = Deduplicator()
+    for event in events:
+        outcome = seen.check(event)
+        if outcome is True:
+            stats.by_topic[event.topic] = stats.by_topic.get(event.topic, 0) + 1
+            yield event
+        elif outcome is False:
+            stats.duplicates += 1
+        else:
+            stats.conflicts.append(outcome)

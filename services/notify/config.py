@@ -1,0 +1,99 @@
+"""Notify's delivery settings, read once from the environment at start-up.
+
+| variable | default | meaning |
+|---|---|---|
+| `RETURNS_PARTNERS_FILE` | none | partner subscriptions (TOML, see `partners.example.toml`); unset: no webhooks |
+| `RETURNS_NOTIFY_MAX_ATTEMPTS` | per partner (5) | when set, every partner's attempts before `notification-failed` |
+| `RETURNS_NOTIFY_BACKOFF_BASE` | 0.5 | seconds; the wait before retry n is `rand() * min(cap, base * 2**(n-1))` |
+| `RETURNS_NOTIFY_BACKOFF_CAP` | 60 | seconds; the longest wait between two attempts |
+| `RETURNS_NOTIFY_CONNECT_TIMEOUT` | 2 | seconds to connect to a partner |
+| `RETURNS_NOTIFY_READ_TIMEOUT` | 5 | seconds to wait for each read (also writes and the pool) |
+| `RETURNS_NOTIFY_ATTEMPT_TIMEOUT` | 15 | seconds for a whole attempt, however the partner trickles |
+| `RETURNS_NOTIFY_DRAIN_SECONDS` | 5 | on a graceful stop, how long queued deliveries may still settle |
+
+Tests use tiny values (`RETURNS_NOTIFY_BACKOFF_BASE=0.05`) so that retries take milliseconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.notify.delivery import Backoff, Timeouts
+from services.notify.partners import PartnerConfigError, PartnerSubscription, load_partners
+from services.runtime.settings import ConfigurationError
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How notify delivers webhooks; see the module docstring for the variables."""
+
+    partners_file: Path | None = None
+    max_attempts: int | None = None
+    backoff: Backoff = field(default_factory=Backoff)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    drain_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DeliveryConfig:
+        """Read the variables; raises `ConfigurationError` naming every bad one."""
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        def seconds(name: str, default: float) -> float:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                value = -1.0
+            if value <= 0:
+                problems.append(f"{name} must be a positive number of seconds (got {raw!r})")
+                return default
+            return value
+
+        attempts = env.get("RETURNS_NOTIFY_MAX_ATTEMPTS") or None
+        if attempts is not None and (not attempts.isdigit() or int(attempts) < 1):
+            problems.append(f"RETURNS_NOTIFY_MAX_ATTEMPTS must be a positive integer ({attempts!r})")
+            attempts = None
+        partners = env.get("RETURNS_PARTNERS_FILE") or None
+        config = cls(
+            partners_file=Path(partners) if partners else None,
+            max_attempts=int(attempts) if attempts else None,
+            backoff=Backoff(
+                base=seconds("RETURNS_NOTIFY_BACKOFF_BASE", Backoff.base),
+                cap=seconds("RETURNS_NOTIFY_BACKOFF_CAP", Backoff.cap),
+            ),
+            timeouts=Timeouts(
+                connect=seconds("RETURNS_NOTIFY_CONNECT_TIMEOUT", Timeouts.connect),
+                read=seconds("RETURNS_NOTIFY_READ_TIMEOUT", Timeouts.read),
+                attempt=seconds("RETURNS_NOTIFY_ATTEMPT_TIMEOUT", Timeouts.attempt),
+            ),
+            drain_seconds=seconds("RETURNS_NOTIFY_DRAIN_SECONDS", 5.0),
+        )
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+        return config
+
+    def subscriptions(
+        self,
+        known_locations: Collection[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> list[PartnerSubscription]:
+        """The partners to deliver to (none without a partners file), attempts applied.
+
+        Raises `ConfigurationError` listing every problem of the partners file.
+        """
+        if self.partners_file is None:
+            return []
+        try:
+            partners = load_partners(self.partners_file, environ, known_locations)
+        except PartnerConfigError as exc:  # run() reports ConfigurationErrors cleanly
+            raise ConfigurationError(str(exc)) from None
+        if self.max_attempts is None:
+            return partners
+        return [dataclasses.replace(p, max_attempts=self.max_attempts) for p in partners]

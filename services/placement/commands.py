@@ -1,0 +1,90 @@
+"""Commands on the internal ``placement-commands`` topic: what the single writer is told to do.
+
+The input agent turns each valid input event into one command, addressed to the unit
+that owns the location; the timer adds `CheckLocalDay`. Commands carry only what the
+writer needs (ids, codes, counts, times): no personal data. `issued_at` is the moment
+the command was issued; the writer uses it as "now", so reprocessing a command after a
+crash decides the same way and emits the same bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from schemas.status import SecurityLevel
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    unit: str
+    issued_at: AwareDatetime
+
+
+class PlaceGroup(_Command):
+    """Place an accepted group at the designated location of its crossing, or queue it."""
+
+    kind: Literal["place-group"] = "place-group"
+    group_id: str
+    crossing: str
+    location: str
+    members: tuple[str, ...]
+    beds: int = Field(ge=1)
+    returned_at: AwareDatetime
+    screened_event_id: str
+
+
+class SetLocationStatus(_Command):
+    """Apply INM's security level and daily reception cap for a location."""
+
+    kind: Literal["set-location-status"] = "set-location-status"
+    location: str
+    security_level: SecurityLevel
+    daily_cap: int = Field(ge=0)
+    effective_at: AwareDatetime
+    event_id: str
+
+
+class SetShelterCapacity(_Command):
+    """Apply a shelter's new total of beds."""
+
+    kind: Literal["set-shelter-capacity"] = "set-shelter-capacity"
+    location: str
+    shelter_id: str
+    beds: int = Field(ge=0)
+    effective_at: AwareDatetime
+    event_id: str
+
+
+class ReleaseBeds(_Command):
+    """Free the beds of a placed group that left its shelter."""
+
+    kind: Literal["release-beds"] = "release-beds"
+    group_id: str
+    location: str
+    shelter_id: str
+    event_id: str
+
+
+class CheckLocalDay(_Command):
+    """A wall-clock tick: retry the queues of locations whose local date has changed."""
+
+    kind: Literal["check-local-day"] = "check-local-day"
+
+
+Command = Annotated[
+    PlaceGroup | SetLocationStatus | SetShelterCapacity | ReleaseBeds | CheckLocalDay,
+    Field(discriminator="kind"),
+]
+_COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
+
+
+def encode_command(command: Command) -> bytes:
+    return command.model_dump_json().encode()
+
+
+def decode_command(raw: bytes) -> Command:
+    """Parse a command; raises `pydantic.ValidationError` on anything else."""
+    return _COMMAND.validate_json(raw)

@@ -1,0 +1,82 @@
+"""Placement's counters and its record of rejected inputs, in one object to export later.
+
+Nothing here may carry personal data: reason codes, event ids, location and shelter codes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+log = logging.getLogger("services.placement")
+
+RECENT_REJECTIONS = 50
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An input recorded with its reason and ignored for the state.
+
+    `reason` is a stable code (for example ``UNKNOWN_SHELTER``); `detail` names codes
+    and ids only, never a person's data.
+    """
+
+    reason: str
+    event_id: str | None
+    topic: str
+    detail: str
+    location: str | None = None
+
+
+@dataclass
+class PlacementCounters:
+    """What this worker did since it started: placements, deferrals, rejections."""
+
+    placed: int = 0
+    rerouted: int = 0
+    deferred: Counter[str] = field(default_factory=Counter)
+    unplaceable: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    commands: Counter[str] = field(default_factory=Counter)
+    duplicates_skipped: int = 0
+    recent_rejections: deque[Rejection] = field(
+        default_factory=lambda: deque(maxlen=RECENT_REJECTIONS)
+    )
+
+    def reject(self, rejection: Rejection) -> None:
+        """Count and log a rejected input (a structured line, no personal data)."""
+        self.rejected[rejection.reason] += 1
+        self.recent_rejections.append(rejection)
+        log.warning(
+            "placement rejected an input: reason=%s event_id=%s topic=%s location=%s detail=%s",
+            rejection.reason,
+            rejection.event_id,
+            rejection.topic,
+            rejection.location,
+            rejection.detail,
+            extra={"reason_code": rejection.reason, "event_id": rejection.event_id},
+        )
+
+    def count_placed(self, rerouted: bool) -> None:
+        self.placed += 1
+        self.rerouted += int(rerouted)
+
+    def count_deferred(self, reason: str) -> None:
+        self.deferred[reason] += 1
+        if reason == "GROUP_EXCEEDS_LARGEST_SHELTER":
+            self.unplaceable += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready copy, for ``GET /v1/placement/counters`` and a future exporter."""
+        return {
+            "placed": self.placed,
+            "rerouted": self.rerouted,
+            "deferred": dict(sorted(self.deferred.items())),
+            "unplaceable": self.unplaceable,
+            "rejected": dict(sorted(self.rejected.items())),
+            "commands": dict(sorted(self.commands.items())),
+            "duplicates_skipped": self.duplicates_skipped,
+            "recent_rejections": [asdict(r) for r in self.recent_rejections],
+        }
