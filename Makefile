@@ -92,3 +92,7 @@ schemas: venv ## Regenerate schemas/json/ from the models
 .PHONY: clean
 clean: stop ## Stop everything and remove .work (broker data, jars, state)
 	@rm -rf $(WORK)
+
+.PHONY: tokens
+tokens: venv ## Make development bearer tokens for intake (.work/run/dev-tokens.txt)
+	@$(PY) -m services.devstack tokens

@@ -108,6 +108,13 @@ def _print_summary() -> None:
     print("Logs: .work/run/<service>.log    Stop everything: make stop")
 
 
+def tokens() -> int:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    print(f"intake token file: {dev_tokens()}")
+    print(f"the tokens themselves, one per source: {RUN_DIR / 'dev-tokens.txt'}")
+    return 0
+
+
 def stop() -> int:
     for service in SERVICES:
         pid = _pid(service)
@@ -133,4 +140,5 @@ def status() -> int:
 
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "status"
-    sys.exit({"start": start, "stop": stop, "status": status}[command]())
+    commands = {"start": start, "stop": stop, "status": status, "tokens": tokens}
+    sys.exit(commands[command]())

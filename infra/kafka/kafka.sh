@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a real single-node Apache Kafka broker (KRaft) from the Maven jars, without Docker.
 #
-# Usage: infra/kafka/kafka.sh up|down|status|logs|probe
+# Usage: infra/kafka/kafka.sh up|down|status|logs|probe|jars
 #
 #   up      fetch the jars if needed, format the storage once, start the broker in the
 #           background and wait until a client metadata request succeeds (idempotent)
@@ -9,6 +9,7 @@
 #   status  say whether the broker is running (exit 0) or not (exit 3), with pid and port
 #   logs    tail -n 200 -f the broker log (plain tail with KAFKA_LOGS_FOLLOW=0)
 #   probe   run the readiness probe once against 127.0.0.1:$KAFKA_PORT
+#   jars    fetch the broker jars with Maven, unless they are already there
 #
 # Environment (defaults in brackets):
 #   KAFKA_PORT             client (PLAINTEXT) port on 127.0.0.1 [9092]
@@ -307,7 +308,7 @@ cmd_probe() {
 }
 
 usage() {
-  echo "usage: $0 up|down|status|logs|probe" >&2
+  echo "usage: $0 up|down|status|logs|probe|jars" >&2
   exit 2
 }
 
@@ -318,5 +319,6 @@ case $1 in
   status) cmd_status ;;
   logs) cmd_logs ;;
   probe) cmd_probe ;;
+  jars) ensure_jars ;;
   *) usage ;;
 esac

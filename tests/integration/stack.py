@@ -41,7 +41,7 @@ class Stack:
     def events_for(
         self, topic: str, key: str, at_least: int = 1, timeout: float = 45.0, settle: float = 0.0
     ) -> list[Any]:
-        """Events of ``topic`` keyed ``key``: wait for ``at_least``, then ``settle`` more seconds."""
+        """Events of ``topic`` keyed ``key``: wait for ``at_least``, then ``settle`` seconds."""
         records = read_topic(
             self.runtime.settings,
             topic,
