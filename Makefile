@@ -62,7 +62,7 @@ stop: ## Stop the four services and the broker
 
 .PHONY: status
 status: ## Show what runs
-	@$(KAFKA) status
+	@-$(KAFKA) status
 	@$(PY) -m services.devstack status
 
 .PHONY: test
@@ -96,3 +96,7 @@ clean: stop ## Stop everything and remove .work (broker data, jars, state)
 .PHONY: tokens
 tokens: venv ## Make development bearer tokens for intake (.work/run/dev-tokens.txt)
 	@$(PY) -m services.devstack tokens
+
+.PHONY: bench
+bench: kafka-up topics ## Benchmarks (medians, ratios to a plain kafka-python baseline in the same run)
+	@$(PY) -m bench.intake_screening

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -58,14 +59,20 @@ def decode(raw: bytes, expected: type[D]) -> Envelope[D]:
                 )
             ]
         )
+    if document.get("schema_version") != expected.SCHEMA_VERSION:
+        try:
+            raw = json.dumps(upcast(document, expected.SCHEMA_VERSION)).encode()
+        except UpcastError as exc:
+            raise EventValidationError([FieldError("schema_version", "upcast", str(exc))]) from None
     try:
-        document = upcast(document, expected.SCHEMA_VERSION)
-    except UpcastError as exc:
-        raise EventValidationError([FieldError("schema_version", "upcast", str(exc))]) from None
-    try:
-        return Envelope[expected].model_validate_json(json.dumps(document))  # type: ignore[valid-type]
+        return _envelope_of(expected).model_validate_json(raw)
     except ValidationError as exc:
         raise EventValidationError(field_errors(exc)) from None
+
+
+@functools.cache
+def _envelope_of(model: type[D]) -> type[Envelope[D]]:
+    return Envelope[model]  # type: ignore[valid-type]
 
 
 def decode_any(raw: bytes) -> Envelope[Any]:

@@ -97,5 +97,15 @@ def submit(
         raise typer.Exit(1)
 
 
+def _mount() -> None:
+    """Commands that live with their own packages."""
+    from services.simulator.cli import simulate as simulate_command
+
+    app.command("simulate")(simulate_command)
+
+
+_mount()
+
+
 def main() -> None:
     app()

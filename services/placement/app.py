@@ -1,21 +1,172 @@
-"""Placement's wiring (skeleton: joins its consumer group and reads its inputs)."""
+"""Placement's wiring: inputs -> ``placement-commands`` -> one writer per unit; the ops view.
+
+Two kinds of agents (docs/adr/0005-placement-single-writer.md):
+- the input agents read ``screened``, ``location-status-changed``, ``capacity-updated``
+  and ``shelter-departed`` on the crossings' lanes, validate each event and forward it
+  as a command to the fixed partition of the unit that owns its location;
+- the writer agent reads ``placement-commands``; the consumer of a unit's partition is
+  the only writer of that unit's state, so no lock and no other agent touch the table.
+A timer sends `CheckLocalDay` ticks to the owned unit partitions that have a queue.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
+
 import faust
 
+from services.placement.commands import CheckLocalDay, encode_command
+from services.placement.handlers import Emission
+from services.placement.inputs import INPUT_TOPICS, InputTranslator
+from services.placement.metrics import PlacementCounters, Rejection
+from services.placement.routing import PlacementUnits, placement_units
+from services.placement.store import UnitStore
+from services.placement.web import OpsView, register_ops_routes
+from services.placement.writer import CommandWriter
+from services.runtime import telemetry
 from services.runtime.context import Runtime
-from services.runtime.faust_app import contract_topic, create_app, register_health
+from services.runtime.faust_app import (
+    contract_topic,
+    create_app,
+    is_ready,
+    producer_name,
+    register_health,
+    send_event,
+)
+
+log = logging.getLogger(__name__)
+PRODUCER = producer_name("placement")
+TICK_SECONDS = 5.0
+# A crashed writer's units move to another worker once its session expires: keep that
+# short, since each unit has one writer and waits for it (faust's default is 60 s).
+SESSION_TIMEOUT_S = 10.0
+STATE_TABLE = "placement-state"
+# The unit state is one value rewritten by every command: roll changelog segments often
+# so that compaction keeps what a recovering worker reads close to one value per key.
+CHANGELOG_CONFIG = {"segment.ms": str(6 * 3600 * 1000)}
 
 
 def build_app(runtime: Runtime) -> faust.App:
-    app = create_app("placement", runtime)
-    source = contract_topic(app, runtime, "screened")
-
-    @app.agent(source, name="placement-skeleton")
-    async def consume(stream: faust.StreamT[bytes]) -> None:
-        async for _ in stream:
-            pass
-
+    app = create_app("placement", runtime, broker_session_timeout=SESSION_TIMEOUT_S)
+    units = placement_units(runtime.reference, runtime.topology)
+    counters = PlacementCounters()
+    commands = contract_topic(app, runtime, "placement-commands")
+    table = app.Table(
+        STATE_TABLE,
+        key_type=str,
+        value_type=bytes,
+        partitions=runtime.topology.lane_partitions,
+        extra_topic_configs=CHANGELOG_CONFIG,
+    )
+    store = UnitStore(table, runtime.reference, units)
+    translator = InputTranslator(runtime.reference, units)
+    for name in INPUT_TOPICS:
+        _input_agent(app, runtime, name, translator, commands, counters)
+    _writer_agent(app, commands, _writer(app, runtime, store, units, counters))
+    _tick_timer(app, commands, units, store)
+    ops = OpsView(
+        app,
+        store,
+        units,
+        commands.get_topic_name(),
+        table.changelog_topic.get_topic_name(),
+        lambda: is_ready(app),
+    )
+    register_ops_routes(app, ops, counters)
     register_health(app)
     return app
+
+
+def _writer(
+    app: faust.App,
+    runtime: Runtime,
+    store: UnitStore,
+    units: PlacementUnits,
+    counters: PlacementCounters,
+) -> CommandWriter:
+    outputs = {
+        name: contract_topic(app, runtime, name) for name in ("placed", "placement-deferred")
+    }
+
+    async def emit(emission: Emission) -> None:
+        sent = await send_event(outputs[emission.topic], emission.topic, runtime, emission.envelope)
+        await sent  # acknowledged before the state that records it is written
+
+    async def flush() -> None:
+        await app.producer.flush()
+
+    return CommandWriter(store, units, counters, emit, flush, PRODUCER)
+
+
+def _input_agent(
+    app: faust.App,
+    runtime: Runtime,
+    name: str,
+    translator: InputTranslator,
+    commands: faust.TopicT,
+    counters: PlacementCounters,
+) -> None:
+    source = contract_topic(app, runtime, name)
+    tracer = telemetry.tracer("returns.placement")
+
+    @app.agent(source, name=f"placement-input-{name}")
+    async def forward(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            parent = telemetry.extract(message.headers)
+            with tracer.start_as_current_span("placement.route", context=parent) as span:
+                span.set_attributes(
+                    {
+                        "messaging.source": name,
+                        "messaging.partition": message.partition,
+                        "messaging.offset": message.offset,
+                    }
+                )
+                outcome = translator.command_for(name, message.value, datetime.now(UTC))
+                if isinstance(outcome, Rejection):
+                    counters.reject(outcome)
+                elif outcome is not None:
+                    span.set_attribute("placement.unit", outcome.unit)
+                    await commands.send(
+                        key=outcome.unit.encode(),
+                        value=encode_command(outcome),
+                        partition=translator.units.partition_of(outcome.unit),
+                        headers=telemetry.inject(),
+                    )
+
+
+def _writer_agent(app: faust.App, commands: faust.TopicT, writer: CommandWriter) -> None:
+    tracer = telemetry.tracer("returns.placement")
+
+    @app.agent(commands, name="placement-writer")
+    async def write(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            parent = telemetry.extract(message.headers)
+            with tracer.start_as_current_span("placement.write", context=parent) as span:
+                span.set_attributes(
+                    {"messaging.partition": message.partition, "messaging.offset": message.offset}
+                )
+                outcome = await writer.handle(message.value, message.partition, message.offset)
+                if outcome is not None:
+                    span.set_attribute("placement.events", len(outcome.emissions))
+
+
+def _tick_timer(
+    app: faust.App, commands: faust.TopicT, units: PlacementUnits, store: UnitStore
+) -> None:
+    @app.timer(interval=TICK_SECONDS)  # type: ignore[untyped-decorator]
+    async def send_ticks() -> None:
+        if not is_ready(app):
+            return
+        now = datetime.now(UTC)
+        for tp in app.consumer.assignment():
+            if tp.topic != commands.get_topic_name():
+                continue
+            for unit in units.units_on(tp.partition):
+                if store.load(unit).queues:  # a unit with nobody waiting has nothing to retry
+                    tick = CheckLocalDay(unit=unit, issued_at=now)
+                    await commands.send(
+                        key=unit.encode(), value=encode_command(tick), partition=tp.partition
+                    )

@@ -34,6 +34,7 @@ class PendingGroup(BaseModel):
     deadline: datetime  # event time: earliest returned_at + window
     first_seen: datetime  # wall clock, for stalled streams
     members: dict[str, str]  # event_id -> the person-returned envelope (JSON)
+    case_ids: list[str]  # distinct, so completeness needs no decoding
 
     def with_member(
         self, envelope: Envelope[PersonReturned], raw: bytes, window: timedelta
@@ -41,9 +42,11 @@ class PendingGroup(BaseModel):
         if envelope.event_id in self.members:
             return self
         member = envelope.data
+        case_ids = sorted({*self.case_ids, member.case_id})
         return self.model_copy(
             update={
                 "members": {**self.members, envelope.event_id: raw.decode()},
+                "case_ids": case_ids,
                 "group_size": max(self.group_size, member.group_size),
                 "deadline": min(self.deadline, member.returned_at + window),
             }
@@ -52,11 +55,8 @@ class PendingGroup(BaseModel):
     def envelopes(self) -> list[Envelope[PersonReturned]]:
         return [decode(raw.encode(), PersonReturned) for raw in self.members.values()]
 
-    def distinct_members(self) -> int:
-        return len({env.data.case_id for env in self.envelopes()})
-
     def is_complete(self) -> bool:
-        return self.distinct_members() >= self.group_size
+        return len(self.case_ids) >= self.group_size
 
     def is_due(
         self, watermark: datetime | None, wall_now: datetime | None, window: timedelta
@@ -82,6 +82,7 @@ def new_pending(
         deadline=member.returned_at + window,
         first_seen=wall_now,
         members={envelope.event_id: raw.decode()},
+        case_ids=[member.case_id],
     )
 
 

@@ -27,6 +27,8 @@ DEFAULT_START = datetime(2022, 3, 1, 15, 0, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Member:
+    """One member of a group to be drawn: role, age on the day of return, sex."""
+
     role: str
     age: int
     sex: str
@@ -101,7 +103,7 @@ class Population:
 
     def _stream(self, crossing: str) -> _Stream:
         if crossing not in self._streams:
-            rng = random.Random(f"{self.seed}:{crossing}")
+            rng = random.Random(f"{self.seed}:{crossing}")  # noqa: S311 (simulated data)
             self._streams[crossing] = _Stream(rng, case_offset=rng.randrange(10**7))
         return self._streams[crossing]
 
@@ -171,7 +173,13 @@ class Population:
         ]
 
     def _member(
-        self, stream: _Stream, group: _Group, member: Member, case_id: str, surname: str, first: bool
+        self,
+        stream: _Stream,
+        group: _Group,
+        member: Member,
+        case_id: str,
+        surname: str,
+        first: bool,
     ) -> dict[str, Any]:
         rng, profile = stream.rng, self.profile
         returned_at = group.local + timedelta(seconds=0 if first else rng.randint(0, 60))
@@ -185,15 +193,7 @@ class Population:
             "group_size": group.group_size,
             "crossing": group.crossing,
             "returned_at": returned_at.isoformat(),
-            "person": {
-                "given_names": names.given_names(rng, member.sex, group.style),
-                "family_names": surname,
-                "date_of_birth": traits.date_of_birth(rng, member.age, on).isoformat(),
-                "sex": member.sex,
-                "nationality": group.nationality,
-                "languages": list(group.languages),
-                "role_in_group": member.role,
-            },
+            "person": _person(rng, group, member, surname),
             "declared": traits.declared(
                 rng,
                 age=member.age,
@@ -205,7 +205,7 @@ class Population:
             "covid_vaccination": traits.covid_vaccination(
                 rng, member.age, on, profile.covid, self.tables.doses
             ),
-            "hearing": group.hearing,
+            "hearing": dict(group.hearing) if group.hearing else None,
         }
 
     def _case_id(self, stream: _Stream, crossing: str) -> str:
@@ -233,15 +233,26 @@ class Population:
         }
 
 
+def _person(rng: random.Random, group: _Group, member: Member, surname: str) -> dict[str, Any]:
+    born = traits.date_of_birth(rng, member.age, group.local.date())
+    return {
+        "given_names": names.given_names(rng, member.sex, group.style),
+        "family_names": surname,
+        "date_of_birth": born.isoformat(),
+        "sex": member.sex,
+        "nationality": group.nationality,
+        "languages": list(group.languages),
+        "role_in_group": member.role,
+    }
+
+
 def _surnames(rng: random.Random, members: Sequence[Member], style: names.NameStyle) -> list[str]:
     head = names.family_names(rng, style)
     partner = names.family_names(rng, style) if any(m.role == "partner" for m in members) else None
     father, mother = (head, partner) if members[0].sex != "F" else (partner, head)
     child = names.child_family_names(father, mother, style)
     by_role = {"head": head, "partner": partner or head, "child": child}
-    return [
-        by_role.get(member.role) or names.family_names(rng, style) for member in members
-    ]
+    return [by_role.get(member.role) or names.family_names(rng, style) for member in members]
 
 
 def generate(
@@ -263,7 +274,7 @@ def generate(
     codes = tuple(crossings or profile.crossings)
     chooser = Weighted.of({code: profile.crossings[code].weight for code in codes})
     population = Population(seed, profile, run_tag(seed, start))
-    rng = random.Random(f"{seed}:crossings")
+    rng = random.Random(f"{seed}:crossings")  # noqa: S311 (simulated data)
     made = 0
     while made < n:
         at = start + timedelta(seconds=made / rate)

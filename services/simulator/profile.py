@@ -55,17 +55,23 @@ class CrossingProfile(_Model):
 
 
 class LanguageOption(_Model):
+    """A combination of languages (preferred first) and its share."""
+
     codes: tuple[Annotated[str, AfterValidator(_language)], ...] = Field(min_length=1)
     share: Share
 
 
 class NationalityProfile(_Model):
+    """A nationality's share, its name lists and its language combinations."""
+
     share: Share
     names: Literal["spanish", "haitian"] = "spanish"
     languages: tuple[LanguageOption, ...] = Field(min_length=1)
 
 
 class GroupsProfile(_Model):
+    """Group sizes and who makes up a family."""
+
     size: dict[Annotated[int, Field(ge=1, le=30)], Share]
     partner: Probability
     relative: Probability
@@ -76,6 +82,8 @@ class GroupsProfile(_Model):
 
 
 class AgeBand(_Model):
+    """Ages ``min`` to ``max`` (inclusive), drawn with ``share``."""
+
     min: int = Field(ge=0, le=110)
     max: int = Field(ge=0, le=110)
     share: Share
@@ -88,6 +96,8 @@ class AgeBand(_Model):
 
 
 class PeopleProfile(_Model):
+    """Sex and age of lone adults and of family heads."""
+
     lone_adult_sex: dict[Sex, Share]
     family_head_sex: dict[Sex, Share]
     lone_adult_age: tuple[AgeBand, ...] = Field(min_length=1)
@@ -96,6 +106,8 @@ class PeopleProfile(_Model):
 
 
 class DeclaredProfile(_Model):
+    """How often each declaration is made (see the TOML for whom)."""
+
     pregnant: Probability
     physical_illness: Probability
     mental_illness: Probability
@@ -106,12 +118,16 @@ class DeclaredProfile(_Model):
 
 
 class CovidProfile(_Model):
+    """Doses and when the last one was given."""
+
     doses: dict[Annotated[int, Field(ge=0, le=10)], Share]
     min_age: int = Field(ge=0)
     earliest_dose: date
 
 
 class HearingProfile(_Model):
+    """How far out hearings are, and how often unknown."""
+
     unknown: Probability
     within_14_days: Probability
     min_days: int = Field(ge=15)
@@ -119,6 +135,8 @@ class HearingProfile(_Model):
 
 
 class DeparturesProfile(_Model):
+    """Which share of sent groups leave a shelter, and after how long."""
+
     share: Probability
     delay_seconds: tuple[float, float]
 
@@ -134,6 +152,8 @@ class ScriptedStatus(_Model):
 
 
 class InmProfile(_Model):
+    """The INM and shelter side: event rate, caps, beds, departures, script."""
+
     events_per_minute: Share
     capacity_share: Probability
     daily_cap: tuple[int, int]

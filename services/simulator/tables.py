@@ -23,6 +23,7 @@ class Weighted(Generic[T]):
 
     @classmethod
     def of(cls, weights: Mapping[T, float]) -> Weighted[T]:
+        """From a mapping of value to weight; zero weights are left out."""
         positive = [(value, weight) for value, weight in weights.items() if weight > 0]
         if not positive:
             raise ValueError("needs at least one positive weight")
@@ -31,6 +32,7 @@ class Weighted(Generic[T]):
 
     @classmethod
     def pairs(cls, pairs: Sequence[tuple[T, float]]) -> Weighted[T]:
+        """From (value, weight) pairs, for values that cannot be keys."""
         values = tuple(value for value, weight in pairs if weight > 0)
         shares = [weight for _, weight in pairs if weight > 0]
         if not values:
@@ -38,6 +40,7 @@ class Weighted(Generic[T]):
         return cls(values, tuple(itertools.accumulate(shares)))
 
     def draw(self, rng: random.Random) -> T:
+        """One value, in proportion to its weight."""
         point = rng.random() * self.cumulative[-1]
         return self.values[bisect.bisect_right(self.cumulative, point)]
 
@@ -57,6 +60,7 @@ def age_bands(bands: Sequence[AgeBand]) -> Weighted[tuple[int, int]]:
 
 
 def draw_age(rng: random.Random, bands: Weighted[tuple[int, int]]) -> int:
+    """An age drawn from a band chosen by weight."""
     low, high = bands.draw(rng)
     return rng.randint(low, high)
 
@@ -76,6 +80,7 @@ class Tables:
 
     @classmethod
     def of(cls, profile: Profile) -> Tables:
+        """Every table of ``profile``."""
         people = profile.people
         return cls(
             nationality=Weighted.of({k: v.share for k, v in profile.nationalities.items()}),
@@ -84,8 +89,8 @@ class Tables:
                 for code, n in profile.nationalities.items()
             },
             group_size=Weighted.of(profile.groups.size),
-            lone_sex=Weighted.of(dict(people.lone_adult_sex)),
-            head_sex=Weighted.of(dict(people.family_head_sex)),
+            lone_sex=Weighted.of({str(k): v for k, v in people.lone_adult_sex.items()}),
+            head_sex=Weighted.of({str(k): v for k, v in people.family_head_sex.items()}),
             lone_age=age_bands(people.lone_adult_age),
             head_age=age_bands(people.family_head_age),
             doses=Weighted.of(profile.covid.doses),

@@ -1,0 +1,160 @@
+"""Replay rate of `returns audit verify` next to plain kafka-python reading the same topics.
+
+    .venv/bin/python bench/replay.py --events 100000 --runs 3
+
+Against ``KAFKA_BOOTSTRAP_SERVERS``: creates its own prefixed topics, writes a synthetic
+recorded history of about ``--events`` events (`services.audit.synthetic`: returns,
+decisions, placements with surges and reroutes, requests, departures), then alternates,
+``--runs`` times each:
+
+- baseline: a plain kafka-python consumer (no group, partitions assigned, from the first
+  offset) reading every record of the topics `verify` reads, doing nothing with them;
+- verify: the audit's replay (merge into log order, decode, de-duplicate) feeding the
+  verifier (screening re-run, placement re-check, completeness), as `returns audit
+  verify` does, without the progress bar.
+
+Prints the median events per second of each, their ratio, and the process's peak RSS.
+The topics are deleted at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from schemas.codec import encode
+from services.audit.events import ReplayStats
+from services.audit.reader import Replay, ReplaySource
+from services.audit.synthetic import HistoryOptions, synthetic_history
+from services.audit.verify import DEFAULT_GRACE, VERIFY_TOPICS, Verifier
+from services.runtime.context import Runtime
+from tests.support.kafka import fresh_runtime
+
+EVENTS_PER_GROUP = 5.3
+"""About how many events one generated group brings (measured on the generator)."""
+
+
+def write_history(runtime: Runtime, events: int, seed: int) -> int:
+    """Produce a synthetic history of about `events` events; returns how many were written."""
+    producer = KafkaProducer(
+        bootstrap_servers=runtime.settings.bootstrap_servers,
+        acks="all",
+        linger_ms=20,
+        batch_size=512 * 1024,
+        compression_type=None,
+    )
+    options = HistoryOptions(groups=max(1, int(events / EVENTS_PER_GROUP)), seed=seed)
+    written = 0
+    for topic, envelope in synthetic_history(runtime.reference, options):
+        route = runtime.router.route_event(topic, envelope)
+        producer.send(route.topic, value=encode(envelope), key=route.key, partition=route.partition)
+        written += 1
+        if written % 20_000 == 0:
+            print(f"  written {written} events", file=sys.stderr)
+    producer.flush()
+    producer.close()
+    return written
+
+
+def baseline(runtime: Runtime) -> tuple[int, float]:
+    """Plain kafka-python reads every record of the verify topics: (records, seconds)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=runtime.settings.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        max_poll_records=5_000,
+    )
+    try:
+        began = time.perf_counter()
+        names = [runtime.settings.topic(topic) for topic in VERIFY_TOPICS]
+        tps = [
+            TopicPartition(name, p)
+            for name in names
+            for p in sorted(consumer.partitions_for_topic(name) or ())
+        ]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        total = sum(consumer.end_offsets(tps).values())
+        seen = 0
+        while seen < total:
+            seen += sum(len(batch) for batch in consumer.poll(timeout_ms=500).values())
+        return seen, time.perf_counter() - began
+    finally:
+        consumer.close()
+
+
+def verify(runtime: Runtime) -> tuple[int, float, int]:
+    """The audit's replay and verifier: (records, seconds, mismatches)."""
+    began = time.perf_counter()
+    source = ReplaySource(runtime.settings.bootstrap_servers, runtime.settings.topic_prefix)
+    replay = Replay(source, VERIFY_TOPICS)
+    verifier = Verifier(runtime.reference)
+    for event in replay:
+        verifier.feed(event)
+    stats: ReplayStats = replay.stats
+    report = verifier.finish(stats, datetime.now(UTC), DEFAULT_GRACE)
+    return stats.read, time.perf_counter() - began, len(report.mismatches)
+
+
+def delete_topics(runtime: Runtime) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=runtime.settings.bootstrap_servers)
+    try:
+        prefix = runtime.settings.topic_prefix
+        admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix)])
+    finally:
+        admin.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the topics afterwards")
+    args = parser.parse_args(argv)
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    runtime = fresh_runtime(bootstrap)
+    print(f"topics prefixed {runtime.settings.topic_prefix} on {bootstrap}", file=sys.stderr)
+    try:
+        began = time.perf_counter()
+        written = write_history(runtime, args.events, args.seed)
+        print(f"wrote {written} events in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        return _compare(runtime, args.runs)
+    finally:
+        if not args.keep:
+            delete_topics(runtime)
+
+
+def _compare(runtime: Runtime, runs: int) -> int:
+    plain: list[float] = []
+    audited: list[float] = []
+    mismatches = 0
+    for run in range(1, runs + 1):
+        records, seconds = baseline(runtime)
+        plain.append(records / seconds)
+        read, elapsed, mismatches = verify(runtime)
+        audited.append(read / elapsed)
+        print(
+            f"run {run}: baseline {records} in {seconds:.2f} s ({plain[-1]:.0f}/s); "
+            f"verify {read} in {elapsed:.2f} s ({audited[-1]:.0f}/s), {mismatches} mismatches",
+            file=sys.stderr,
+        )
+    base, mine = statistics.median(plain), statistics.median(audited)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"verify: median {mine:.0f} events/s over {runs} runs; plain kafka-python read "
+        f"baseline median {base:.0f} records/s; ratio {mine / base:.3f}; "
+        f"{records} events; {mismatches} mismatches; peak RSS {peak_mb:.0f} MB"
+    )
+    return 0 if mismatches == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""The events placement emits, built deterministically from what caused them.
+
+`placed` is identified by the group's `screened` event, and a `placement-deferred` by
+that event and the reason: processing the same command again yields the same ids and,
+with the command's `issued_at` as `occurred_at`, the same bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.decisions import Placed, PlacementDeferred
+from schemas.envelope import Envelope, event_id_for, make_envelope
+from services.placement.policy import Placement
+from services.placement.records import WaitingEntry
+from services.placement.state import GroupRequest
+
+
+def placed_event(
+    request: GroupRequest,
+    placement: Placement,
+    deferred_since: datetime | None,
+    producer: str,
+    at: datetime,
+) -> Envelope[Placed]:
+    """`placed` for a group given `placement`; `deferred_since` when it waited first."""
+    return make_envelope(
+        Placed(
+            group_id=request.group_id,
+            location=placement.location,
+            shelter_id=placement.shelter_id,
+            members=list(request.members),
+            beds=placement.beds,
+            rerouted_from=placement.rerouted_from,
+            transport_required=placement.transport_required,
+            deferred_since=deferred_since,
+            returned_at=request.returned_at,
+        ),
+        event_id=event_id_for("placed", request.screened_event_id),
+        producer=producer,
+        correlation_id=request.group_id,
+        causation_id=request.screened_event_id,
+        crossing=request.crossing,
+        occurred_at=at,
+    )
+
+
+def deferred_event(
+    entry: WaitingEntry, position: int, producer: str, at: datetime
+) -> Envelope[PlacementDeferred]:
+    """`placement-deferred` for a group waiting at `position` of its location's queue."""
+    return make_envelope(
+        PlacementDeferred(
+            group_id=entry.group_id,
+            location=entry.location,
+            reason=entry.reason,
+            deferred_since=entry.deferred_since,
+            beds=entry.beds,
+            members=list(entry.members),
+            queue_position=position,
+        ),
+        event_id=event_id_for("placement-deferred", entry.screened_event_id, entry.reason),
+        producer=producer,
+        correlation_id=entry.group_id,
+        causation_id=entry.screened_event_id,
+        crossing=entry.crossing,
+        occurred_at=at,
+    )

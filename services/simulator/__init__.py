@@ -1,0 +1,33 @@
+"""A simulator of upstream returns and of the INM side, for load and end-to-end runs.
+
+>>> records = list(generate(seed=7, n=1000))           # pure, deterministic
+>>> Simulation(config, reference, submit).run()        # paced, stops after the duration
+
+``returns simulate`` (:func:`services.simulator.cli.simulate`) is the command line;
+``profiles/default.toml`` holds every rate; docs/adr/0008-simulator.md explains why.
+"""
+
+from services.simulator.plan import Plan, SendGroup, SimulationConfig
+from services.simulator.population import DEFAULT_START, Population, generate
+from services.simulator.profile import Profile, ProfileError, load_profile
+from services.simulator.run import RunStats, Simulation, SimulationAborted
+from services.simulator.schedule import Surge, parse_surge, send_times, split_rate
+
+__all__ = [
+    "DEFAULT_START",
+    "Plan",
+    "Population",
+    "Profile",
+    "ProfileError",
+    "RunStats",
+    "SendGroup",
+    "Simulation",
+    "SimulationAborted",
+    "SimulationConfig",
+    "Surge",
+    "generate",
+    "load_profile",
+    "parse_surge",
+    "send_times",
+    "split_rate",
+]
