@@ -18,6 +18,7 @@ from services.intake.http import register_routes
 from services.runtime import telemetry
 from services.runtime.context import Runtime
 from services.runtime.faust_app import contract_topic, create_app, register_health, send_event
+from services.runtime.instrument import decided, observed
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ def build_app(runtime: Runtime) -> faust.App:
         await send_event(outputs[name], name, runtime, envelope)
 
     handler = IntakeHandler(runtime.reference, seen, emit)
-    tracer = telemetry.tracer("returns.intake")
 
     @app.agent(inbound, name="intake-submissions")
     async def take_submissions(stream: faust.StreamT[bytes]) -> None:
@@ -48,19 +48,13 @@ def build_app(runtime: Runtime) -> faust.App:
                 partition=message.partition,
                 offset=message.offset,
             )
-            parent = telemetry.extract(message.headers)
-            with tracer.start_as_current_span("intake.validate", context=parent) as span:
-                span.set_attributes(
-                    {
-                        "messaging.destination": message.topic,
-                        "messaging.partition": message.partition,
-                        "messaging.offset": message.offset,
-                    }
-                )
+            with observed(runtime.settings, "intake", "validate", message) as seen_here:
                 outcome = await handler.handle(
                     message.value, message.key, origin, datetime.now(UTC)
                 )
-                span.set_attribute("intake.outcome", outcome.status)
+                seen_here.crossing = outcome.crossing
+                seen_here.returned_at = outcome.returned_at
+                decided("intake", outcome.status, outcome.crossing)
 
     async def forward(raw: bytes, group_id: str, crossing: str) -> None:
         route = runtime.router.route("returns-inbound", group_id, crossing)

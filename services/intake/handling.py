@@ -33,6 +33,8 @@ Emit = Callable[[str, Envelope[Any]], Awaitable[Any]]
 class Outcome:
     status: str  # "accepted", "duplicate", "rejected"
     event_id: str
+    crossing: str | None = None
+    returned_at: datetime | None = None
 
 
 def person_returned_id(source: str, submission_id: str) -> str:
@@ -69,7 +71,7 @@ class IntakeHandler:
         previous = self.seen.get(idem_key)
         if previous is not None:
             if json.loads(previous)["digest"] == digest:
-                return Outcome("duplicate", event_id)
+                return Outcome("duplicate", event_id, record.crossing, record.returned_at)
             problem = FieldError(
                 "submission_id",
                 "conflicting_resubmission",
@@ -79,7 +81,7 @@ class IntakeHandler:
             await self.reject(
                 raw, key, origin, now, Rejected([problem], record.source, record.submission_id)
             )
-            return Outcome("duplicate", event_id)
+            return Outcome("duplicate", event_id, record.crossing, record.returned_at)
         envelope = make_envelope(
             record,
             event_id=event_id,
@@ -90,7 +92,7 @@ class IntakeHandler:
         )
         await self.emit("person-returned", envelope)
         self.seen[idem_key] = json.dumps({"event_id": event_id, "digest": digest}).encode()
-        return Outcome("accepted", event_id)
+        return Outcome("accepted", event_id, record.crossing, record.returned_at)
 
     async def reject(
         self,

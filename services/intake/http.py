@@ -13,6 +13,8 @@ from typing import Any, cast
 
 import faust
 from faust.web import Request, Response, View
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from schemas.codec import FieldError
 from schemas.rejections import SubmissionOrigin
@@ -20,6 +22,7 @@ from services.intake.auth import TokenRegistry
 from services.intake.handling import IntakeHandler, person_returned_id
 from services.intake.openapi import openapi_document
 from services.intake.validation import Rejected, validate_submission
+from services.runtime import telemetry
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -34,10 +37,17 @@ def register_routes(
     max_body: int = MAX_BODY_BYTES,
 ) -> None:
     """Attach intake's views to the app's web server."""
+    tracer = telemetry.tracer("returns.intake")
 
     @app.page("/v1/returns")
     class Returns(View):
         async def post(self, request: Request, **kwargs: Any) -> Response:
+            with tracer.start_as_current_span("intake.http.submit", kind=SpanKind.SERVER) as span:
+                response = await self._submit(request)
+                span.set_attribute("http.response.status_code", response.status)
+                return response
+
+        async def _submit(self, request: Request) -> Response:
             source = tokens.source_for(request.headers.get("Authorization"))
             if source is None:
                 return self.json(
@@ -61,6 +71,7 @@ def register_routes(
                 await handler.reject(raw, None, origin, now, result)
                 return self.json(_errors_body(result), status=422)
             record = result.record
+            trace.get_current_span().set_attribute("returns.crossing", record.crossing)
             await forward(raw, record.group_id, record.crossing)
             event_id = person_returned_id(record.source, record.submission_id)
             return self.json({"status": "accepted", "event_id": event_id}, status=202)

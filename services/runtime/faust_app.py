@@ -19,8 +19,9 @@ from faust.web import Request, Response, View
 
 from schemas.codec import encode
 from schemas.envelope import Envelope
-from services.runtime import telemetry
+from services.runtime import instrument, metrics, telemetry
 from services.runtime.context import Runtime
+from services.runtime.logs import logging_config
 
 VERSION = "0.1.0"
 
@@ -48,6 +49,7 @@ def create_app(service: str, runtime: Runtime, **overrides: Any) -> faust.App:
         "producer_acks": -1,
         "stream_wait_empty": True,
         "worker_redirect_stdouts": False,
+        "logging_config": logging_config(service, settings.log_level),
     }
     options.update(overrides)
     Path(options["datadir"]).mkdir(parents=True, exist_ok=True)
@@ -70,6 +72,7 @@ async def send_event(
 ) -> Any:
     """Send ``envelope`` to contract topic ``name`` through the crossing partitioner."""
     route = runtime.router.route_event(name, envelope)
+    instrument.produced(envelope.producer.split("/")[0], name, envelope.crossing)
     return await topic.send(
         key=route.key,
         value=encode(envelope),
@@ -90,8 +93,8 @@ def is_ready(app: faust.App) -> bool:
     return bool(recovery.completed.is_set())
 
 
-def register_health(app: faust.App) -> None:
-    """``/healthz`` (the process answers) and ``/readyz`` (see :func:`is_ready`)."""
+def register_health(app: faust.App, runtime: Runtime | None = None) -> None:
+    """``/healthz`` (the process answers), ``/readyz`` (:func:`is_ready`), ``/metrics``."""
 
     @app.page("/healthz")
     async def healthz(self: View, request: Request) -> Response:
@@ -101,3 +104,33 @@ def register_health(app: faust.App) -> None:
     async def readyz(self: View, request: Request) -> Response:
         ready = is_ready(app)
         return self.json({"ready": ready}, status=200 if ready else 503)
+
+    @app.page("/metrics")
+    async def prometheus(self: View, request: Request) -> Response:
+        if runtime is not None:
+            _update_lag(app, runtime)
+        return self.bytes(metrics.render(), content_type="text/plain; version=0.0.4")
+
+
+def _update_lag(app: faust.App, runtime: Runtime) -> None:
+    """Per owned partition: the broker's high-water mark minus the next offset to read."""
+    consumer = cast(Any, app.consumer)
+    service = app.conf.id.rsplit("returns-", 1)[-1]
+    for tp in consumer.assignment():
+        topic = tp.topic.removeprefix(runtime.settings.topic_prefix)
+        if topic not in runtime.topology.topics:
+            continue
+        highwater = _highwater(consumer, tp)
+        if highwater is None:
+            continue
+        read = consumer._read_offset.get(tp)
+        behind = highwater - (read + 1 if read is not None else 0)
+        lane = runtime.topology.lane_of_partition(tp.partition) or "none"
+        metrics.CONSUMER_LAG.labels(service, topic, str(tp.partition), lane).set(max(behind, 0))
+
+
+def _highwater(consumer: Any, tp: Any) -> int | None:
+    try:
+        return int(consumer.highwater(tp))
+    except (AssertionError, KeyError, TypeError):  # nothing fetched yet for this partition
+        return None

@@ -9,19 +9,20 @@ Attributes must never carry personal data: only codes, ids, topics and offsets.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.propagators.textmap import default_getter, default_setter
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
     SimpleSpanProcessor,
     SpanExporter,
+    SpanExportResult,
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -35,7 +36,8 @@ def configure_tracing(service: str, exporter: SpanExporter | None = None) -> Non
     """Install a tracer provider once per process.
 
     OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, the console when
-    ``RETURNS_TRACE_CONSOLE=1``, none by default. Tests pass ``exporter``.
+    ``RETURNS_TRACE_CONSOLE=1``, a JSON-lines file when ``RETURNS_TRACE_FILE`` names
+    one (what the cross-service tests read), none by default. Tests pass ``exporter``.
     """
     global _configured
     if _configured:
@@ -47,8 +49,25 @@ def configure_tracing(service: str, exporter: SpanExporter | None = None) -> Non
         provider.add_span_processor(BatchSpanProcessor(_otlp_exporter()))
     elif os.environ.get("RETURNS_TRACE_CONSOLE") == "1":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    elif os.environ.get("RETURNS_TRACE_FILE"):
+        provider.add_span_processor(
+            SimpleSpanProcessor(JsonLinesSpanExporter(os.environ["RETURNS_TRACE_FILE"]))
+        )
     trace.set_tracer_provider(provider)
     _configured = True
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    """Appends each finished span as one JSON line (several processes may share a file)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = "".join(span.to_json(indent=None) + "\n" for span in spans)
+        with open(self.path, "a", encoding="utf-8") as out:
+            out.write(lines)
+        return SpanExportResult.SUCCESS
 
 
 def _otlp_exporter() -> SpanExporter:

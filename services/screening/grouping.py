@@ -35,9 +35,14 @@ class PendingGroup(BaseModel):
     first_seen: datetime  # wall clock, for stalled streams
     members: dict[str, str]  # event_id -> the person-returned envelope (JSON)
     case_ids: list[str]  # distinct, so completeness needs no decoding
+    traces: dict[str, str] = {}  # event_id -> the member's traceparent, to continue its trace
 
     def with_member(
-        self, envelope: Envelope[PersonReturned], raw: bytes, window: timedelta
+        self,
+        envelope: Envelope[PersonReturned],
+        raw: bytes,
+        window: timedelta,
+        traceparent: str | None = None,
     ) -> PendingGroup:
         if envelope.event_id in self.members:
             return self
@@ -47,6 +52,7 @@ class PendingGroup(BaseModel):
             update={
                 "members": {**self.members, envelope.event_id: raw.decode()},
                 "case_ids": case_ids,
+                "traces": _with_trace(self.traces, envelope.event_id, traceparent),
                 "group_size": max(self.group_size, member.group_size),
                 "deadline": min(self.deadline, member.returned_at + window),
             }
@@ -66,12 +72,17 @@ class PendingGroup(BaseModel):
         return wall_now is not None and wall_now >= self.first_seen + window
 
 
+def _with_trace(traces: dict[str, str], event_id: str, traceparent: str | None) -> dict[str, str]:
+    return {**traces, event_id: traceparent} if traceparent else traces
+
+
 def new_pending(
     envelope: Envelope[PersonReturned],
     raw: bytes,
     partition: int,
     window: timedelta,
     wall_now: datetime,
+    traceparent: str | None = None,
 ) -> PendingGroup:
     member = envelope.data
     return PendingGroup(
@@ -83,6 +94,7 @@ def new_pending(
         first_seen=wall_now,
         members={envelope.event_id: raw.decode()},
         case_ids=[member.case_id],
+        traces=_with_trace({}, envelope.event_id, traceparent),
     )
 
 

@@ -1,0 +1,89 @@
+"""One place that observes the handling of a consumed event: span, counters, timings.
+
+    with observed(runtime, "screening", "gather", message) as seen:
+        envelope = decode(...)
+        seen.crossing = envelope.crossing
+        seen.returned_at = envelope.data.returned_at
+
+The span continues the trace found in the message's ``traceparent`` header and is
+named for the step; its attributes are topic, partition, offset and codes only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
+
+from services.runtime import metrics, telemetry
+from services.runtime.settings import Settings
+
+
+@dataclass
+class Seen:
+    """What the handler learns while it handles: set its fields, they are recorded."""
+
+    span: Span
+    crossing: str | None = None
+    location: str | None = None
+    returned_at: datetime | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def logical_topic(settings: Settings, physical: str) -> str:
+    return physical.removeprefix(settings.topic_prefix)
+
+
+@contextmanager
+def observed(settings: Settings, service: str, step: str, message: Any) -> Iterator[Seen]:
+    """Trace and measure the handling of one consumed Kafka message."""
+    topic = logical_topic(settings, message.topic)
+    parent = telemetry.extract(message.headers)
+    tracer = telemetry.tracer(f"returns.{service}")
+    started = time.perf_counter()
+    with tracer.start_as_current_span(
+        f"{service}.{step}", context=parent, kind=SpanKind.CONSUMER
+    ) as span:
+        span.set_attributes(
+            {
+                "messaging.system": "kafka",
+                "messaging.destination.name": topic,
+                "messaging.kafka.partition": message.partition,
+                "messaging.kafka.offset": message.offset,
+            }
+        )
+        seen = Seen(span)
+        try:
+            yield seen
+        finally:
+            _record(service, topic, seen, time.perf_counter() - started)
+
+
+def _record(service: str, topic: str, seen: Seen, elapsed: float) -> None:
+    crossing = metrics.code(seen.crossing)
+    if seen.crossing:
+        seen.span.set_attribute("returns.crossing", crossing)
+    if seen.location:
+        seen.span.set_attribute("returns.location", metrics.code(seen.location))
+    if seen.attributes:
+        seen.span.set_attributes(seen.attributes)
+    metrics.EVENTS_IN.labels(service, topic, crossing).inc()
+    metrics.PROCESSING.labels(service, topic, crossing).observe(elapsed)
+    if seen.returned_at is not None:
+        age = (datetime.now(UTC) - seen.returned_at).total_seconds()
+        metrics.EVENT_AGE.labels(service, topic, crossing).observe(max(age, 0.0))
+
+
+def produced(service: str, topic: str, crossing: str | None) -> None:
+    metrics.EVENTS_OUT.labels(service, topic, metrics.code(crossing)).inc()
+
+
+def decided(service: str, kind: str, crossing: str | None) -> None:
+    metrics.DECISIONS.labels(service, kind, metrics.code(crossing)).inc()
+    trace.get_current_span().set_attribute("returns.decision", kind)
