@@ -12,7 +12,7 @@ from pathlib import Path
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.runtime.context import Runtime
-from tests.support.kafka import fresh_runtime
+from tests.support.kafka import delete_topics, fresh_runtime
 from tests.support.services import ServiceProcess
 
 
@@ -20,8 +20,19 @@ def bootstrap() -> str:
     return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
 
+_created: list[Runtime] = []
+
+
 def new_runtime() -> Runtime:
-    return fresh_runtime(bootstrap())
+    """Fresh topics for one measurement; :func:`cleanup` deletes them all."""
+    runtime = fresh_runtime(bootstrap())
+    _created.append(runtime)
+    return runtime
+
+
+def cleanup() -> None:
+    while _created:
+        delete_topics(_created.pop())
 
 
 def start(service: str, runtime: Runtime, **env: str) -> ServiceProcess:

@@ -21,7 +21,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from bench.common import baseline_rate, new_runtime, start, summary, wait_until
+from bench.common import baseline_rate, cleanup, new_runtime, start, summary, wait_until
 from services.runtime.context import Runtime
 from services.simulator import generate
 from services.upstream import KafkaSubmitter
@@ -84,14 +84,14 @@ def main() -> int:
     args = parser.parse_args()
     records = complete_groups(args.submissions, seed=2021)
     rates, baselines = [], []
-    for run in range(args.runs):
-        rate, baseline = one_run(records)
-        rates.append(rate)
-        baselines.append(baseline)
-        print(
-            f"run {run + 1}: {rate:.0f} submissions/s end to end; baseline {baseline:.0f}/s",
-            flush=True,
-        )
+    try:
+        for run in range(args.runs):
+            rate, baseline = one_run(records)
+            rates.append(rate)
+            baselines.append(baseline)
+            print(f"run {run + 1}: {rate:.0f} submissions/s; baseline {baseline:.0f}/s", flush=True)
+    finally:
+        cleanup()
     print(summary(f"intake+screening, {len(records)} submissions", rates, baselines))
     return 0
 

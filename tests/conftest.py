@@ -15,7 +15,7 @@ import pytest
 
 from services.runtime.context import Runtime
 from tests.support.broker import BrokerInfo, broker_for_tests
-from tests.support.kafka import fresh_runtime
+from tests.support.kafka import scratch_runtime
 from tests.support.services import ServiceProcess
 
 
@@ -32,9 +32,10 @@ def kafka() -> Iterator[BrokerInfo]:
 
 
 @pytest.fixture
-def runtime(kafka: BrokerInfo) -> Runtime:
-    """This test's own topics (a unique prefix) on the session's broker."""
-    return fresh_runtime(kafka.bootstrap_servers)
+def runtime(kafka: BrokerInfo) -> Iterator[Runtime]:
+    """This test's own topics (a unique prefix) on the session's broker, deleted afterwards."""
+    with scratch_runtime(kafka.bootstrap_servers) as fresh:
+        yield fresh
 
 
 StartService = Callable[..., ServiceProcess]

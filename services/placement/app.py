@@ -24,7 +24,7 @@ from services.placement.routing import PlacementUnits, placement_units
 from services.placement.store import UnitStore
 from services.placement.web import OpsView, register_ops_routes
 from services.placement.writer import CommandWriter
-from services.runtime import telemetry
+from services.runtime import metrics, telemetry
 from services.runtime.context import Runtime
 from services.runtime.faust_app import (
     contract_topic,
@@ -34,6 +34,7 @@ from services.runtime.faust_app import (
     register_health,
     send_event,
 )
+from services.runtime.instrument import decided, observed
 
 log = logging.getLogger(__name__)
 PRODUCER = producer_name("placement")
@@ -63,7 +64,7 @@ def build_app(runtime: Runtime) -> faust.App:
     translator = InputTranslator(runtime.reference, units)
     for name in INPUT_TOPICS:
         _input_agent(app, runtime, name, translator, commands, counters)
-    _writer_agent(app, commands, _writer(app, runtime, store, units, counters))
+    _writer_agent(app, runtime, commands, _writer(app, runtime, store, units, counters))
     _tick_timer(app, commands, units, store)
     ops = OpsView(
         app,
@@ -74,7 +75,7 @@ def build_app(runtime: Runtime) -> faust.App:
         lambda: is_ready(app),
     )
     register_ops_routes(app, ops, counters)
-    register_health(app)
+    register_health(app, runtime)
     return app
 
 
@@ -108,26 +109,18 @@ def _input_agent(
     counters: PlacementCounters,
 ) -> None:
     source = contract_topic(app, runtime, name)
-    tracer = telemetry.tracer("returns.placement")
 
     @app.agent(source, name=f"placement-input-{name}")
     async def forward(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             message = event.message
-            parent = telemetry.extract(message.headers)
-            with tracer.start_as_current_span("placement.route", context=parent) as span:
-                span.set_attributes(
-                    {
-                        "messaging.source": name,
-                        "messaging.partition": message.partition,
-                        "messaging.offset": message.offset,
-                    }
-                )
+            with observed(runtime.settings, "placement", "route", message) as seen:
                 outcome = translator.command_for(name, message.value, datetime.now(UTC))
                 if isinstance(outcome, Rejection):
                     counters.reject(outcome)
+                    seen.attributes["placement.rejected"] = outcome.reason
                 elif outcome is not None:
-                    span.set_attribute("placement.unit", outcome.unit)
+                    seen.location = outcome.unit
                     await commands.send(
                         key=outcome.unit.encode(),
                         value=encode_command(outcome),
@@ -136,21 +129,34 @@ def _input_agent(
                     )
 
 
-def _writer_agent(app: faust.App, commands: faust.TopicT, writer: CommandWriter) -> None:
-    tracer = telemetry.tracer("returns.placement")
-
+def _writer_agent(
+    app: faust.App, runtime: Runtime, commands: faust.TopicT, writer: CommandWriter
+) -> None:
     @app.agent(commands, name="placement-writer")
     async def write(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             message = event.message
-            parent = telemetry.extract(message.headers)
-            with tracer.start_as_current_span("placement.write", context=parent) as span:
-                span.set_attributes(
-                    {"messaging.partition": message.partition, "messaging.offset": message.offset}
-                )
+            with observed(runtime.settings, "placement", "place", message) as seen:
                 outcome = await writer.handle(message.value, message.partition, message.offset)
-                if outcome is not None:
-                    span.set_attribute("placement.events", len(outcome.emissions))
+                for emission in outcome.emissions if outcome is not None else ():
+                    data = emission.envelope.data
+                    kind = "placed" if emission.topic == "placed" else data.reason
+                    decided("placement", kind, emission.envelope.crossing)
+                    seen.crossing = emission.envelope.crossing
+                    seen.location = data.location
+            _export_queues(writer.store, writer.units, message.partition)
+
+
+def _export_queues(store: UnitStore, units: PlacementUnits, partition: int) -> None:
+    """Queue length and oldest wait per location, as gauges."""
+    now = datetime.now(UTC)
+    for unit in units.units_on(partition):
+        state = store.load(unit)
+        for location, queue in state.queues.items():
+            metrics.QUEUE_LENGTH.labels(location).set(len(queue))
+            oldest = min((entry.deferred_since for entry in queue), default=None)
+            wait = (now - oldest).total_seconds() if oldest is not None else 0.0
+            metrics.QUEUE_OLDEST.labels(location).set(max(wait, 0.0))
 
 
 def _tick_timer(

@@ -60,7 +60,7 @@ class Stack:
 
 
 @contextmanager
-def running_stack(runtime: Runtime, workdir: Path, wait_minutes: str = "0.05") -> Iterator[Stack]:
+def running_stack(runtime: Runtime, workdir: Path, wait_minutes: str = "0.25") -> Iterator[Stack]:
     """intake and screening as real processes, with a bearer token per upstream source."""
     issued = {source: new_token() for source in ("cbp-elp", "cbp-san", "inm-desk")}
     tokens = workdir / "tokens.toml"

@@ -15,14 +15,16 @@ from services.runtime.publishing import EventProducer
 from services.upstream import KafkaSubmitter
 from tests.integration.stack import Stack, dump, running_stack
 from tests.support.broker import BrokerInfo
-from tests.support.kafka import fresh_runtime
+from tests.support.kafka import scratch_runtime
 from tests.unit.contracts.samples import submission
 
 
 @pytest.fixture(scope="module")
 def stack(kafka: BrokerInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    runtime = fresh_runtime(kafka.bootstrap_servers)
-    with running_stack(runtime, tmp_path_factory.mktemp("stack")) as running:
+    with (
+        scratch_runtime(kafka.bootstrap_servers) as runtime,
+        running_stack(runtime, tmp_path_factory.mktemp("stack")) as running,
+    ):
         yield running
 
 
@@ -171,9 +173,8 @@ def test_the_openapi_document_describes_the_submission(stack: Stack) -> None:
 
 
 def test_the_same_submission_ten_times_across_restarts_gives_one_of_each(
-    kafka: BrokerInfo, tmp_path: Path
+    runtime: Runtime, tmp_path: Path
 ) -> None:
-    runtime: Runtime = fresh_runtime(kafka.bootstrap_servers)
     with running_stack(runtime, tmp_path, wait_minutes="10") as stack:
         family = family_of_three("G-RESTART-0001")
         with KafkaSubmitter(runtime.router) as submit:

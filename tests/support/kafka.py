@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from schemas.codec import decode_any
 from schemas.envelope import Envelope
@@ -37,6 +38,34 @@ def fresh_runtime(bootstrap: str, **overrides: Any) -> Runtime:
     runtime = build_runtime(settings)
     ensure_topics(runtime.settings, runtime.topology)
     return runtime
+
+
+def delete_topics(runtime: Runtime) -> None:
+    """Delete every topic of this runtime's prefix, its services' changelogs included.
+
+    A broker keeps a few open files per partition; tests that left their topics
+    behind would exhaust the broker's file limit over a session.
+    """
+    prefix = runtime.settings.topic_prefix
+    if not prefix:
+        raise ValueError("refusing to delete topics without a test prefix")
+    admin = KafkaAdminClient(bootstrap_servers=runtime.settings.bootstrap_servers)
+    try:
+        doomed = [name for name in admin.list_topics() if name.startswith(prefix)]
+        if doomed:
+            admin.delete_topics(doomed)
+    finally:
+        admin.close()
+
+
+@contextmanager
+def scratch_runtime(bootstrap: str, **overrides: Any) -> Iterator[Runtime]:
+    """A fresh runtime whose topics are deleted afterwards."""
+    runtime = fresh_runtime(bootstrap, **overrides)
+    try:
+        yield runtime
+    finally:
+        delete_topics(runtime)
 
 
 def read_topic(
