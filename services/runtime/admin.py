@@ -82,3 +82,32 @@ def _config_drift(admin: KafkaAdminClient, topic: str, wanted: dict[str, str]) -
     )
     current = described.get("topic", {}).get(topic, {})
     return {key for key, value in wanted.items() if str(current.get(key, {}).get("value")) != value}
+
+
+def ensure_changelogs(
+    bootstrap_servers: str, changelogs: dict[str, tuple[int, dict[str, str]]]
+) -> list[str]:
+    """Create missing table changelog topics (compacted) before a worker starts.
+
+    faust creates them itself, but on a fresh cluster its first rebalance can run on
+    metadata that does not show them yet and crash the agent with a
+    ``PartitionsMismatch``; created here and visible in the metadata, they cannot race.
+    """
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="returns-admin")
+    try:
+        existing = set(admin.list_topics())
+        missing = {
+            name: {
+                "num_partitions": partitions,
+                "replication_factor": 1,
+                "configs": {"cleanup.policy": "compact", **config},
+            }
+            for name, (partitions, config) in changelogs.items()
+            if name not in existing
+        }
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(missing, wait_for_metadata=True)
+        return sorted(missing)
+    finally:
+        admin.close()

@@ -86,4 +86,6 @@ def produced(service: str, topic: str, crossing: str | None) -> None:
 
 def decided(service: str, kind: str, crossing: str | None) -> None:
     metrics.DECISIONS.labels(service, kind, metrics.code(crossing)).inc()
-    trace.get_current_span().set_attribute("returns.decision", kind)
+    span = trace.get_current_span()
+    span.set_attribute("returns.decision", kind)
+    span.set_attribute("returns.crossing", metrics.code(crossing))

@@ -1,0 +1,171 @@
+"""Traces, logs and metrics of the whole pipeline, on a real broker.
+
+The four services run as separate processes; each writes its finished spans as JSON
+lines to one shared file (``RETURNS_TRACE_FILE``), which stands in for a collector.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.intake.auth import hash_token, new_token
+from services.runtime.context import Runtime
+from tests.support.kafka import read_topic
+from tests.support.services import ServiceProcess
+from tests.unit.contracts.samples import submission
+
+SERVICES = ("intake", "screening", "placement", "notify")
+# Personal data that must never leave the events: a rare name and a rare language.
+GIVEN, FAMILY = "Xochiquetzalli Itzpapalotl", "Quetzalcoatl Zyxwvuts"
+RARE_LANGUAGE = "ixl"  # Ixil
+
+
+@dataclass
+class Pipeline:
+    runtime: Runtime
+    processes: dict[str, ServiceProcess]
+    spans_file: Path
+    token: str
+
+    def spans(self) -> list[dict[str, Any]]:
+        if not self.spans_file.exists():
+            return []
+        return [json.loads(line) for line in self.spans_file.read_text().splitlines() if line]
+
+    def logs(self) -> str:
+        return "\n".join(p.log_path.read_text(errors="replace") for p in self.processes.values())
+
+
+@pytest.fixture
+def pipeline(runtime: Runtime, tmp_path: Path) -> Iterator[Pipeline]:
+    token = new_token()
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text(f'[sources]\ncbp-elp = "{hash_token(token)}"\n')
+    spans = tmp_path / "spans.jsonl"
+    env = {"RETURNS_TRACE_FILE": str(spans), "RETURNS_INTAKE_TOKENS_FILE": str(tokens)}
+    processes = {
+        name: ServiceProcess(name, runtime, tmp_path / f"{name}.log", env_extra=env)
+        for name in SERVICES
+    }
+    for process in processes.values():
+        process.start(wait=False)
+    try:
+        for process in processes.values():
+            process.wait_ready()
+        yield Pipeline(runtime, processes, spans, token)
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+def submit(pipeline: Pipeline, group: str, case: str, **changes: Any) -> str:
+    record = submission(
+        submission_id=f"obs-{group}",
+        case_id=case,
+        group_id=group,
+        group_size=1,
+        **changes,
+    )
+    answer = httpx.post(
+        f"{pipeline.processes['intake'].url}/v1/returns",
+        content=json.dumps(record).encode(),
+        headers={"Authorization": f"Bearer {pipeline.token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["event_id"])
+
+
+def wait_for_legal_aid(pipeline: Pipeline, group: str) -> None:
+    records = read_topic(
+        pipeline.runtime.settings,
+        "legal-aid-requested",
+        until=lambda rs: any(r.key == group.encode() for r in rs),
+        timeout=90,
+    )
+    assert any(r.key == group.encode() for r in records), "no legal-aid request arrived"
+
+
+def spans_of_trace(pipeline: Pipeline, trace_id: str, services: set[str]) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 30
+    found: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        found = [s for s in pipeline.spans() if s["context"]["trace_id"] == trace_id]
+        if services <= {s["resource"]["attributes"]["service.name"] for s in found}:
+            break
+        time.sleep(0.5)
+    return found
+
+
+def test_one_trace_follows_a_return_through_all_four_services(pipeline: Pipeline) -> None:
+    submit(pipeline, "G-TRACE-0001", "A400000001")
+    wait_for_legal_aid(pipeline, "G-TRACE-0001")
+    [http_span] = [s for s in pipeline.spans() if s["name"] == "intake.http.submit"]
+    trace_id = http_span["context"]["trace_id"]
+    expected = {f"returns-{name}" for name in SERVICES}
+    spans = spans_of_trace(pipeline, trace_id, expected)
+    assert {s["resource"]["attributes"]["service.name"] for s in spans} == expected
+    names = {s["name"] for s in spans}
+    assert {"intake.validate", "screening.gather", "screening.decide", "placement.place"} <= names
+    decide = next(s for s in spans if s["name"] == "screening.decide")
+    assert decide["attributes"]["returns.decision"] == "accepted"
+    assert decide["attributes"]["returns.crossing"] == "ELP"
+
+
+def test_personal_data_stays_out_of_logs_spans_and_metrics(pipeline: Pipeline) -> None:
+    submit(
+        pipeline,
+        "G-PII-0001",
+        "A400000002",
+        person__given_names=GIVEN,
+        person__family_names=FAMILY,
+        person__languages=[RARE_LANGUAGE, "spa"],
+        person__date_of_birth="1987-10-31",
+    )
+    wait_for_legal_aid(pipeline, "G-PII-0001")
+    metrics = "\n".join(
+        httpx.get(f"{p.url}/metrics", timeout=5).text for p in pipeline.processes.values()
+    )
+    spans = pipeline.spans_file.read_text()
+    logs = pipeline.logs()
+    for secret in (GIVEN, FAMILY, "Xochiquetzalli", "Zyxwvuts", "1987-10-31"):
+        assert secret not in logs
+        assert secret not in spans
+        assert secret not in metrics
+    assert f'"{RARE_LANGUAGE}"' not in spans
+    assert RARE_LANGUAGE not in metrics
+    assert f'"{RARE_LANGUAGE}"' not in logs
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_move_per_crossing(pipeline: Pipeline) -> None:
+    screening = pipeline.processes["screening"]
+    before = httpx.get(f"{screening.url}/metrics", timeout=5).text
+    submit(pipeline, "G-METRICS-0001", "A400000003")
+    wait_for_legal_aid(pipeline, "G-METRICS-0001")
+    after = httpx.get(f"{screening.url}/metrics", timeout=5).text
+    name = "returns_decisions_total"
+    assert metric(after, name, kind="accepted", crossing="ELP") == (
+        metric(before, name, kind="accepted", crossing="ELP") + 1
+    )
+    in_total = "returns_events_in_total"
+    assert metric(after, in_total, topic="person-returned", crossing="ELP") >= 1
+    assert metric(after, "returns_event_age_seconds_count", crossing="ELP") >= 1
+    assert "returns_consumer_lag{" in after
+    placement = httpx.get(f"{pipeline.processes['placement'].url}/metrics", timeout=5).text
+    assert metric(placement, name, kind="placed", crossing="ELP") >= 1
