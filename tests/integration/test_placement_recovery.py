@@ -8,6 +8,7 @@ Re-run to measure (the figures are printed; ``-s`` shows them):
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import datetime, timedelta, timezone
@@ -89,8 +90,8 @@ def _changelog_read_seconds(worker: ServiceProcess) -> float:
     stamps: dict[str, datetime] = {}
     for line in worker.log_path.read_text(errors="replace").splitlines():
         for mark in ("Highwater for active changelog partitions", "Recovery complete"):
-            if mark in line:
-                stamps[mark] = datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")
+            if mark in line and line.startswith("{"):
+                stamps[mark] = datetime.fromisoformat(json.loads(line)["ts"])
     done, start = stamps["Recovery complete"], stamps["Highwater for active changelog partitions"]
     return (done - start).total_seconds()
 
