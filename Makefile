@@ -100,3 +100,14 @@ tokens: venv ## Make development bearer tokens for intake (.work/run/dev-tokens.
 .PHONY: bench
 bench: kafka-up topics ## Benchmarks (medians, ratios to a plain kafka-python baseline in the same run)
 	@$(PY) -m bench.intake_screening
+
+.PHONY: demo
+demo: run ## Start the stack, simulate a minute with a 10x El Paso surge, and watch it in `returns top`
+	@mkdir -p $(WORK)/run
+	@echo "simulating 60 s at 6 people/s, El Paso at 10x from 20 s to 40 s (log: $(WORK)/run/simulate.log)"
+	@$(VENV)/bin/returns simulate --rate 6 --duration 60s --surge ELP:10x@20s+20s --inm > $(WORK)/run/simulate.log 2>&1 &
+	@$(VENV)/bin/returns top
+
+.PHONY: test-load
+test-load: venv kafka-jars ## Slow load runs (surge isolation across crossings; a few minutes each)
+	@$(VENV)/bin/pytest -m slow tests/load -s $(PYTEST_ARGS)

@@ -100,8 +100,10 @@ def submit(
 def _mount() -> None:
     """Commands that live with their own packages."""
     from services.simulator.cli import simulate as simulate_command
+    from services.top.cli import top as top_command
 
     app.command("simulate")(simulate_command)
+    app.command("top")(top_command)
 
 
 _mount()

@@ -105,6 +105,7 @@ def _print_summary() -> None:
         )
     print(f"Intake's HTTP API: http://127.0.0.1:{port}/v1/returns (OpenAPI: /openapi.json)")
     print(f"Development tokens, one per source: {RUN_DIR / 'dev-tokens.txt'}")
+    print("Live view per crossing: .venv/bin/returns top   (traffic: .venv/bin/returns simulate)")
     print("Logs: .work/run/<service>.log    Stop everything: make stop")
 
 

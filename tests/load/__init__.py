@@ -1,0 +1,1 @@
+"""Load runs on a real broker, kept out of ``make test`` (``make test-load`` runs them)."""
