@@ -2,7 +2,7 @@
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 .venv/bin/python -m bench.notify_delivery
 
-Each run gets its own topics (a fresh prefix), starts notify as a real process
+Each run gets its own topics (a fresh prefix, deleted afterwards), starts notify as a real process
 (`python -m services.notify worker`) and one local partner (an HTTP server on 127.0.0.1
 that answers 200 at once), then:
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from services.runtime.publishing import EventProducer
 from tests.integration.test_notify_support import placed_event, screened_event
-from tests.support.kafka import fresh_runtime
+from tests.support.kafka import scratch_runtime
 from tests.support.services import ServiceProcess
 
 
@@ -85,9 +85,12 @@ def wait_for(partner: Partner, count: int, timeout: float) -> None:
 
 
 def one_run(bootstrap: str, burst: int, paced: int, rate: float, workdir: Path) -> dict[str, float]:
-    runtime = fresh_runtime(bootstrap)
     groups = range(1, burst + paced + 1)
-    with partner_server() as (partner, url), EventProducer(runtime.router) as producer:
+    with (
+        scratch_runtime(bootstrap) as runtime,
+        partner_server() as (partner, url),
+        EventProducer(runtime.router) as producer,
+    ):
         partners = workdir / "partners.toml"
         partners.write_text(
             f'[[partners]]\npartner_id = "bench"\nurl = "{url}"\nsecret = "bench"\n'

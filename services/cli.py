@@ -99,11 +99,13 @@ def submit(
 
 def _mount() -> None:
     """Commands that live with their own packages."""
+    from services.notify.cli import notify_app
     from services.simulator.cli import simulate as simulate_command
     from services.top.cli import top as top_command
 
     app.command("simulate")(simulate_command)
     app.command("top")(top_command)
+    app.add_typer(notify_app, name="notify", help="Notify's tools: redeliver failed webhooks.")
 
 
 _mount()

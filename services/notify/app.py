@@ -1,21 +1,238 @@
-"""Notify's wiring (skeleton: joins its consumer group and reads its inputs)."""
+"""Notify's wiring: decisions become requests, requests become signed webhooks.
+
+Three agents, each the only writer of its tables (docs/adr/0006-notify-delivery.md):
+
+- `notify-decisions` reads `screened` and `placed` (same key, same lane, so the same
+  partition and worker) and issues `legal-aid-requested` / `care-requested` through
+  :class:`RequestIssuer`; tables `groups`, `issued`, `load`.
+- `notify-deliveries` reads those requests back and hands them to the partners' lanes
+  through :class:`Dispatcher`. Its stream does not ack by itself: each event is acked,
+  in offset order, once all its deliveries are settled, so a committed offset never
+  passes an unsettled delivery.
+- `notify-receipts` reads `notification-delivered` into the table `delivered`, so that
+  an event re-read after a crash is not delivered again to a partner that has it.
+
+Delivery settings come from the environment: see :mod:`services.notify.config`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
+
 import faust
+import httpx
+from faust.web import Request, Response, View
 
+from schemas.codec import EventValidationError, decode
+from schemas.decisions import Placed, Screened
+from schemas.envelope import Envelope
+from schemas.requests import NotificationDelivered
+from services.notify.config import NotifyConfig
+from services.notify.delivery import Deliverer, Outcome
+from services.notify.dispatch import Dispatcher, delivered_key
+from services.notify.handlers import Outgoing, RequestIssuer
+from services.notify.partners import PartnerSubscription
+from services.notify.streams import (
+    contract_topics,
+    declare_changelogs,
+    flush_changelogs,
+    ordered_acks,
+    send_raw,
+)
+from services.runtime import instrument
 from services.runtime.context import Runtime
-from services.runtime.faust_app import contract_topic, create_app, register_health
+from services.runtime.faust_app import (
+    contract_topic,
+    create_app,
+    producer_name,
+    register_health,
+    send_event,
+)
+
+log = logging.getLogger(__name__)
+PRODUCER = producer_name("notify")
+REQUESTS = ("legal-aid-requested", "care-requested")
+TABLES = ("groups", "issued", "load", "delivered")
 
 
-def build_app(runtime: Runtime) -> faust.App:
-    app = create_app("notify", runtime)
-    source = contract_topic(app, runtime, "placed")
-
-    @app.agent(source, name="notify-skeleton")
-    async def consume(stream: faust.StreamT[bytes]) -> None:
-        async for _ in stream:
-            pass
-
-    register_health(app)
+def build_app(
+    runtime: Runtime,
+    config: NotifyConfig | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    declare: bool = True,
+) -> faust.App:
+    """Notify's faust app, its changelog topics created first (unless not `declare`);
+    `transport` replaces the network in component tests."""
+    config = config or NotifyConfig.from_env()
+    partners = config.subscriptions({location.code for location in runtime.reference.locations})
+    app = _app(runtime, config)
+    tables = {
+        name: app.Table(
+            name, key_type=str, value_type=bytes, partitions=runtime.topology.lane_partitions
+        )
+        for name in TABLES
+    }
+    if declare:
+        declare_changelogs(app, runtime, TABLES)
+    _wire_decisions(app, runtime, _issuer(app, runtime, tables))
+    dispatcher = _dispatcher(app, runtime, config, partners, tables["delivered"], transport)
+    _wire_deliveries(app, runtime, dispatcher, config)
+    _wire_receipts(app, runtime, tables["delivered"])
+    if not partners:
+        log.warning("RETURNS_PARTNERS_FILE is not set: requests are published, not webhooked")
+    register_health(app, runtime)
     return app
+
+
+def _app(runtime: Runtime, config: NotifyConfig) -> faust.App:
+    # Offsets are committed for settled events only, so nothing is gained by waiting for
+    # unsettled ones on a rebalance or a stop, and a dead partner would stall both.
+    overrides: dict[str, Any] = {"stream_wait_empty": False}
+    if config.session_timeout is not None:
+        overrides["broker_session_timeout"] = config.session_timeout
+        overrides["broker_heartbeat_interval"] = min(3.0, config.session_timeout / 3)
+    return create_app("notify", runtime, **overrides)
+
+
+def _issuer(app: faust.App, runtime: Runtime, tables: dict[str, Any]) -> RequestIssuer:
+    outputs = {name: contract_topic(app, runtime, name) for name in REQUESTS}
+
+    async def publish(outgoing: Sequence[Outgoing]) -> None:
+        if not outgoing:
+            return
+        await flush_changelogs(app)  # the stored requests first: see handlers.py
+        for item in outgoing:
+            await send_raw(outputs[item.topic], item.topic, runtime, item.value)
+
+    return RequestIssuer(
+        runtime.reference,
+        groups=tables["groups"],
+        issued=tables["issued"],
+        load=tables["load"],
+        publish=publish,
+        producer=PRODUCER,
+    )
+
+
+def _wire_decisions(app: faust.App, runtime: Runtime, issuer: RequestIssuer) -> None:
+    source = contract_topics(app, runtime, "screened", "placed")
+    window = ordered_acks(app)
+
+    @app.agent(source, name="notify-decisions")
+    async def issue_requests(stream: faust.StreamT[bytes]) -> None:
+        manual = cast(Any, stream).noack()  # acked in offset order by the window
+        async for event in manual.events():
+            message = event.message
+            if not window.admit(message.tp, message.offset):
+                continue
+            # Tracked first: if handling raises, the event is never acked (nor any after it).
+            entry = window.track(message.tp, message.offset, event, pending=1)
+            with instrument.observed(runtime.settings, "notify", "issue", message) as seen:
+                seen.crossing = await _issue(issuer, runtime, message)
+            window.settle(entry)
+
+
+async def _issue(issuer: RequestIssuer, runtime: Runtime, message: Any) -> str | None:
+    """Hand one decision to the issuer; returns its crossing (None when unreadable)."""
+    try:
+        if message.topic == runtime.settings.topic("screened"):
+            screened = decode(message.value, Screened)
+            await issuer.on_screened(screened, message.partition)
+            return screened.crossing
+        placed = decode(message.value, Placed)
+        await issuer.on_placed(placed, message.value, message.partition)
+        return placed.crossing
+    except EventValidationError as exc:
+        log.error(
+            "skipping an invalid event at %s[%d]@%d: %d problem(s)",
+            message.topic,
+            message.partition,
+            message.offset,
+            len(exc.errors),
+        )
+        return None
+
+
+def _dispatcher(
+    app: faust.App,
+    runtime: Runtime,
+    config: NotifyConfig,
+    partners: list[PartnerSubscription],
+    delivered: Any,
+    transport: httpx.AsyncBaseTransport | None,
+) -> Dispatcher[Any]:
+    receipts = ("notification-delivered", "notification-failed")
+    outputs = {name: contract_topic(app, runtime, name) for name in receipts}
+
+    async def record_receipt(envelope: Envelope[Any]) -> Any:
+        name = envelope.event_type
+        return await send_event(outputs[name], name, runtime, envelope)  # acked by the broker
+
+    crashing: set[asyncio.Future[Any]] = set()
+
+    def on_stuck(error: BaseException) -> None:
+        log.error("a delivery receipt could not be written (%s): stopping", type(error).__name__)
+        crash = asyncio.ensure_future(app.crash(error))
+        crashing.add(crash)
+        crash.add_done_callback(crashing.discard)
+
+    def deliverer(on_outcome: Callable[[Outcome], Awaitable[None]]) -> Deliverer:
+        return Deliverer(
+            partners,
+            on_outcome,
+            transport=transport,
+            timeouts=config.timeouts,
+            backoff=config.backoff,
+        )
+
+    return Dispatcher(
+        deliverer,
+        partners,
+        window=ordered_acks(app),
+        delivered=delivered,
+        record_receipt=record_receipt,
+        on_stuck=on_stuck,
+        producer=PRODUCER,
+    )
+
+
+def _wire_deliveries(
+    app: faust.App, runtime: Runtime, dispatcher: Dispatcher[Any], config: NotifyConfig
+) -> None:
+    source = contract_topics(app, runtime, *REQUESTS)
+
+    @app.agent(source, name="notify-deliveries")
+    async def deliver(stream: faust.StreamT[bytes]) -> None:
+        await dispatcher.start()
+        manual = cast(Any, stream).noack()  # acked by the dispatcher's window, in order
+        async for event in manual.events():
+            message = event.message
+            with instrument.observed(runtime.settings, "notify", "deliver", message):
+                await dispatcher.take(message.tp, message.offset, event, message.value)
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def drain(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await dispatcher.stop(config.drain_seconds)
+
+    @app.page("/notify/deliveries")
+    async def deliveries(self: View, request: Request) -> Response:
+        return self.json(dispatcher.status())
+
+
+def _wire_receipts(app: faust.App, runtime: Runtime, delivered: Any) -> None:
+    source = contract_topic(app, runtime, "notification-delivered")
+
+    @app.agent(source, name="notify-receipts")
+    async def remember_receipts(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            try:
+                receipt = decode(event.message.value, NotificationDelivered)
+            except EventValidationError:
+                log.error("skipping an invalid notification-delivered event")
+                continue
+            key = delivered_key(receipt.data.partner_id, receipt.data.notified_event_id)
+            delivered[key] = receipt.event_id.encode()

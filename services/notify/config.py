@@ -1,15 +1,19 @@
-"""Notify's delivery settings, read once from the environment at start-up.
+"""Notify's settings, read once from the environment at start-up.
 
-| variable | default | meaning |
-|---|---|---|
-| `RETURNS_PARTNERS_FILE` | none | partner subscriptions (TOML, see `partners.example.toml`); unset: no webhooks |
-| `RETURNS_NOTIFY_MAX_ATTEMPTS` | per partner (5) | when set, every partner's attempts before `notification-failed` |
-| `RETURNS_NOTIFY_BACKOFF_BASE` | 0.5 | seconds; the wait before retry n is `rand() * min(cap, base * 2**(n-1))` |
-| `RETURNS_NOTIFY_BACKOFF_CAP` | 60 | seconds; the longest wait between two attempts |
-| `RETURNS_NOTIFY_CONNECT_TIMEOUT` | 2 | seconds to connect to a partner |
-| `RETURNS_NOTIFY_READ_TIMEOUT` | 5 | seconds to wait for each read (also writes and the pool) |
-| `RETURNS_NOTIFY_ATTEMPT_TIMEOUT` | 15 | seconds for a whole attempt, however the partner trickles |
-| `RETURNS_NOTIFY_DRAIN_SECONDS` | 5 | on a graceful stop, how long queued deliveries may still settle |
+- `RETURNS_PARTNERS_FILE`: the partner subscriptions (TOML, see `partners.example.toml`);
+  unset, requests are published on their topics but nobody gets a webhook.
+- `RETURNS_NOTIFY_MAX_ATTEMPTS`: when set, every partner's attempts before a delivery
+  ends on `notification-failed` (else each partner's `max_attempts`, default 5).
+- `RETURNS_NOTIFY_BACKOFF_BASE` (0.5 s) and `RETURNS_NOTIFY_BACKOFF_CAP` (60 s): the wait
+  before retry n is `rand() * min(cap, base * 2**(n-1))`.
+- `RETURNS_NOTIFY_CONNECT_TIMEOUT` (2 s), `RETURNS_NOTIFY_READ_TIMEOUT` (5 s, also writes
+  and the pool) and `RETURNS_NOTIFY_ATTEMPT_TIMEOUT` (15 s, a whole attempt however the
+  partner trickles its answer).
+- `RETURNS_NOTIFY_DRAIN_SECONDS` (5 s): on a graceful stop, how long queued deliveries may
+  still settle before they are left to the next start.
+- `RETURNS_NOTIFY_SESSION_TIMEOUT` (faust's 60 s): how long the consumer group waits for a
+  worker that stopped answering before its partitions go to the others (or to its own
+  restart); tests that kill notify shorten it.
 
 Tests use tiny values (`RETURNS_NOTIFY_BACKOFF_BASE=0.05`) so that retries take milliseconds.
 """
@@ -28,7 +32,7 @@ from services.runtime.settings import ConfigurationError
 
 
 @dataclass(frozen=True)
-class DeliveryConfig:
+class NotifyConfig:
     """How notify delivers webhooks; see the module docstring for the variables."""
 
     partners_file: Path | None = None
@@ -36,9 +40,10 @@ class DeliveryConfig:
     backoff: Backoff = field(default_factory=Backoff)
     timeouts: Timeouts = field(default_factory=Timeouts)
     drain_seconds: float = 5.0
+    session_timeout: float | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> DeliveryConfig:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> NotifyConfig:
         """Read the variables; raises `ConfigurationError` naming every bad one."""
         env = os.environ if environ is None else environ
         problems: list[str] = []
@@ -58,7 +63,7 @@ class DeliveryConfig:
 
         attempts = env.get("RETURNS_NOTIFY_MAX_ATTEMPTS") or None
         if attempts is not None and (not attempts.isdigit() or int(attempts) < 1):
-            problems.append(f"RETURNS_NOTIFY_MAX_ATTEMPTS must be a positive integer ({attempts!r})")
+            problems.append(f"RETURNS_NOTIFY_MAX_ATTEMPTS must be a positive integer: {attempts!r}")
             attempts = None
         partners = env.get("RETURNS_PARTNERS_FILE") or None
         config = cls(
@@ -74,6 +79,7 @@ class DeliveryConfig:
                 attempt=seconds("RETURNS_NOTIFY_ATTEMPT_TIMEOUT", Timeouts.attempt),
             ),
             drain_seconds=seconds("RETURNS_NOTIFY_DRAIN_SECONDS", 5.0),
+            session_timeout=seconds("RETURNS_NOTIFY_SESSION_TIMEOUT", 0) or None,
         )
         if problems:
             raise ConfigurationError("; ".join(problems))

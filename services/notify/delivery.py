@@ -55,6 +55,7 @@ class Outcome:
     status_code: int | None
     last_error: str | None
     at: datetime
+    crossing: str | None = None  # the event's crossing, so that its receipt joins its lane
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class _Job:
     group_id: str
     body: bytes
     future: asyncio.Future[Outcome]
+    crossing: str | None = None
 
 
 OutcomeCallback = Callable[[Outcome], Awaitable[None]]
@@ -159,21 +161,28 @@ class Deliverer:
         event_type: str,
         group_id: str,
         body: bytes,
+        crossing: str | None = None,
     ) -> asyncio.Future[Outcome]:
         """Queue `body` (the exact event JSON) for `partner`; wait while its queue is full.
 
         Returns a ticket that resolves to the `Outcome` once the delivery is settled and
         `on_outcome` has returned. It raises what `on_outcome` raised, and is cancelled
         when `stop` abandons the delivery. Raises `KeyError` for an unknown partner.
+        `crossing` is handed back in the `Outcome`.
         """
         if not self._accepting:
             raise RuntimeError("the deliverer is not running")
         queue, registered = self._queues[partner.partner_id], self._partners[partner.partner_id]
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        await queue.put(_Job(registered, event_id, event_type, group_id, body, future))
+        job = _Job(registered, event_id, event_type, group_id, body, future, crossing)
+        await queue.put(job)
         if self._closed:  # stop() abandoned the queue while we waited for room in it
             future.cancel()
         return future
+
+    def backlog(self) -> dict[str, int]:
+        """Deliveries waiting in each partner's queue (the one being attempted excluded)."""
+        return {partner_id: queue.qsize() for partner_id, queue in self._queues.items()}
 
     async def stop(self, *, drain: bool = True, grace: float | None = None) -> None:
         """Stop taking deliveries, settle queued ones (`drain`, for up to `grace` seconds)
@@ -241,6 +250,7 @@ class Deliverer:
             status_code=result.status_code,
             last_error=result.error,
             at=self._clock(),
+            crossing=job.crossing,
         )
 
     async def _attempt(self, job: _Job) -> _Attempt:

@@ -1,0 +1,220 @@
+"""From request events to partner deliveries, and from their outcomes to receipts.
+
+:class:`Dispatcher` takes each `legal-aid-requested` / `care-requested` event notify
+consumed, queues one delivery per subscribed partner that has not had it yet, and puts
+the event in a :class:`SettlementWindow`: the event is acknowledged (and so its offset
+may be committed) only once every one of its deliveries is settled and its receipt is
+on `notification-delivered` or `notification-failed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from schemas.codec import EventValidationError, FieldError, decode_any
+from schemas.envelope import Envelope, make_envelope
+from schemas.requests import NotificationDelivered, NotificationFailed
+from services.notify.delivery import Deliverer, Outcome
+from services.notify.partners import WEBHOOK_EVENT_TYPES, PartnerSubscription, matches
+from services.notify.requests import request_event_id
+from services.notify.window import SettlementWindow, Tracked
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_MAX_ERROR = 1000
+
+
+@dataclass(frozen=True)
+class RequestRef:
+    """What delivery needs to know about a request event: ids, type, crossing, location."""
+
+    event_id: str
+    event_type: str
+    group_id: str
+    crossing: str | None
+    location: str | None
+
+
+def read_request(raw: bytes) -> RequestRef:
+    """The request in `raw`; raises `EventValidationError` for anything else."""
+    envelope = decode_any(raw)
+    if envelope.event_type not in WEBHOOK_EVENT_TYPES:
+        got = envelope.event_type
+        raise EventValidationError([FieldError("event_type", "not_a_request", f"got {got!r}")])
+    return RequestRef(
+        event_id=envelope.event_id,
+        event_type=envelope.event_type,
+        group_id=envelope.data.group_id,
+        crossing=envelope.crossing,
+        location=envelope.data.location,
+    )
+
+
+def delivered_key(partner_id: str, event_id: str) -> str:
+    """Key of the `delivered` table: one partner has had one event."""
+    return f"{partner_id} {event_id}"
+
+
+def receipt_for(outcome: Outcome, producer: str, *id_parts: str) -> Envelope[Any]:
+    """The `notification-delivered` or `notification-failed` event recording `outcome`.
+
+    Its id derives from the request's id and the partner (and `id_parts`: a redelivery
+    run names itself), so the receipt of a delivery repeated after a crash is recognised.
+    """
+    data: NotificationDelivered | NotificationFailed
+    if outcome.delivered:
+        data = NotificationDelivered(
+            group_id=outcome.group_id,
+            partner_id=outcome.partner_id,
+            notified_event_id=outcome.event_id,
+            notified_event_type=outcome.event_type,
+            attempts=outcome.attempts,
+            status_code=outcome.status_code or 200,
+            delivered_at=outcome.at,
+        )
+    else:
+        data = NotificationFailed(
+            group_id=outcome.group_id,
+            partner_id=outcome.partner_id,
+            notified_event_id=outcome.event_id,
+            notified_event_type=outcome.event_type,
+            attempts=outcome.attempts,
+            last_error=(outcome.last_error or "unknown error")[:_MAX_ERROR],
+            failed_at=outcome.at,
+        )
+    return make_envelope(
+        data,
+        event_id=request_event_id(data.EVENT_TYPE, outcome.event_id, outcome.partner_id, *id_parts),
+        producer=producer,
+        correlation_id=outcome.group_id,
+        causation_id=outcome.event_id,
+        crossing=outcome.crossing,
+        occurred_at=outcome.at,
+    )
+
+
+RecordReceipt = Callable[[Envelope[Any]], Awaitable[Awaitable[Any]]]
+"""Starts writing a receipt; what it returns completes once the receipt is durably written."""
+
+
+class Dispatcher(Generic[T]):
+    """Delivers request events to partners and acks each once its deliveries settled.
+
+    `window` acks each event's token, in offset order per partition; `delivered` answers
+    whether a partner already has an event (the service's table of
+    `notification-delivered`); `record_receipt` starts writing a receipt and returns what
+    completes once it is durable, so that a partner's lane goes on to its next delivery
+    meanwhile; `on_stuck` is told when a delivery can never settle (its receipt could not
+    be written).
+    """
+
+    def __init__(
+        self,
+        deliverer_factory: Callable[[Callable[[Outcome], Awaitable[None]]], Deliverer],
+        partners: Iterable[PartnerSubscription],
+        *,
+        window: SettlementWindow[T],
+        delivered: Mapping[str, bytes],
+        record_receipt: RecordReceipt,
+        on_stuck: Callable[[BaseException], None],
+        producer: str,
+    ) -> None:
+        self._partners = tuple(partners)
+        self._deliverer = deliverer_factory(self._on_outcome)
+        self._delivered = delivered
+        self._record_receipt = record_receipt
+        self._writing: dict[int, asyncio.Future[Any]] = {}  # id(outcome) -> its receipt
+        self._on_stuck = on_stuck
+        self._producer = producer
+        self.window = window
+        self._running = False
+
+    async def start(self) -> None:
+        """Start the partner lanes (again after `stop`; a no-op while running)."""
+        if not self._running:
+            await self._deliverer.start()
+            self._running = True
+
+    async def stop(self, grace: float) -> None:
+        """Let queued deliveries settle for up to `grace` seconds, abandon the rest."""
+        if self._running:
+            self._running = False
+            await self._deliverer.stop(drain=True, grace=grace)
+
+    def status(self) -> dict[str, Any]:
+        """Queues and unsettled offsets, for the ops page."""
+        return {
+            "partners": [p.partner_id for p in self._partners],
+            "queued": self._deliverer.backlog() if self._running else {},
+            "unacked_events": {str(k): v for k, v in self.window.waiting().items()},
+            "oldest_unsettled_offset": {
+                str(k): v for k, v in self.window.oldest_unsettled().items()
+            },
+        }
+
+    async def take(self, partition: Hashable, offset: int, token: T, raw: bytes) -> None:
+        """Queue the deliveries of the request event at `offset`; waits while a partner's
+        queue is full (the only way one partner can slow the others: see the ADR)."""
+        if not self.window.admit(partition, offset):
+            return
+        try:
+            request = read_request(raw)
+        except EventValidationError:
+            log.error("skipping a record that is not a request at %s@%d", partition, offset)
+            self.window.track(partition, offset, token, 0)
+            return
+        targets = [
+            p
+            for p in self._partners
+            if matches(p, request.event_type, request.location)
+            and delivered_key(p.partner_id, request.event_id) not in self._delivered
+        ]
+        entry = self.window.track(partition, offset, token, len(targets))
+        for partner in targets:
+            try:
+                ticket = await self._deliverer.submit(
+                    partner,
+                    request.event_id,
+                    request.event_type,
+                    request.group_id,
+                    raw,
+                    crossing=request.crossing,
+                )
+            except RuntimeError as exc:  # stopped: this event stays unacked
+                self.window.hold(entry)
+                log.warning("event %s not queued: %s", request.event_id, exc)
+                return
+            ticket.add_done_callback(functools.partial(self._settled, entry))
+
+    def _settled(self, entry: Tracked[T], ticket: asyncio.Future[Outcome]) -> None:
+        if ticket.cancelled():  # abandoned at shutdown: a restart re-delivers it
+            self.window.hold(entry)
+            return
+        error = ticket.exception()
+        if error is not None:
+            self._stuck(entry, error)
+            return
+        written = self._writing.pop(id(ticket.result()))
+        written.add_done_callback(functools.partial(self._written, entry))
+
+    def _written(self, entry: Tracked[T], written: asyncio.Future[Any]) -> None:
+        if written.cancelled():
+            self.window.hold(entry)
+        elif written.exception() is not None:
+            self._stuck(entry, cast(BaseException, written.exception()))
+        else:
+            self.window.settle(entry)
+
+    def _stuck(self, entry: Tracked[T], error: BaseException) -> None:
+        self.window.hold(entry)
+        self._on_stuck(error)
+
+    async def _on_outcome(self, outcome: Outcome) -> None:
+        written = await self._record_receipt(receipt_for(outcome, self._producer))
+        self._writing[id(outcome)] = asyncio.ensure_future(written)

@@ -1,0 +1,129 @@
+"""The faust plumbing notify needs beyond the shared runtime.
+
+- :func:`ordered_acks`: a :class:`SettlementWindow` wired to faust, for agents whose
+  streams do not ack by themselves (see window.py for why both notify agents need one);
+- :func:`send_raw`: send stored event bytes unchanged, routed as every event is;
+- :func:`flush_changelogs`: wait until table writes are on the broker;
+- :func:`declare_changelogs`: create the tables' changelog topics before faust starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Hashable, Iterable
+from typing import Any, cast
+
+import faust
+from kafka import KafkaAdminClient
+from kafka.errors import TopicAlreadyExistsError
+
+from services.notify.window import SettlementWindow
+from services.runtime import instrument, telemetry
+from services.runtime.context import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def ordered_acks(app: faust.App) -> SettlementWindow[Any]:
+    """A window that acks faust events in offset order and re-reads a partition from an
+    offset faust skipped. Forgets revoked partitions by itself."""
+    seeks: set[asyncio.Future[None]] = set()
+
+    def ack(event: Any) -> None:
+        # An event from before a rebalance is read again from the committed offset.
+        if event.message.generation_id == app.consumer_generation_id:
+            event.ack()
+
+    def committed(partition: Hashable) -> int | None:
+        # faust's own record of the committed offset (None for none, or for 0).
+        offset: int | None = cast(Any, app.consumer)._committed_offset.get(partition)
+        return offset
+
+    async def seek_until_read(partition: Hashable, offset: int) -> None:
+        # faust's fetcher may still be handing out the rest of the batch it was in, and
+        # then its record of the read offset hides the records we asked for: seek again
+        # (less and less often) until the missing offset arrives.
+        pause = 0.5
+        while window.rewinding(partition) == offset:
+            try:
+                await cast(Any, app.consumer).seek_wait({partition: offset})
+            except Exception as exc:  # a rebalance under way: the next round retries
+                log.warning("seek %s to %d failed: %s", partition, offset, type(exc).__name__)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 10.0)
+
+    def read_again(partition: Hashable, offset: int) -> None:
+        seek = asyncio.ensure_future(seek_until_read(partition, offset))
+        seeks.add(seek)
+        seek.add_done_callback(seeks.discard)
+
+    window: SettlementWindow[Any] = SettlementWindow(ack, committed=committed, on_gap=read_again)
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def forget_revoked(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        window.forget(args[0] if args else kwargs.get("revoked", ()))
+
+    return window
+
+
+def contract_topics(app: faust.App, runtime: Runtime, *names: str) -> faust.TopicT:
+    """One faust topic over several contract topics of the same layout (one agent)."""
+    return app.topic(
+        *(runtime.settings.topic(name) for name in names),
+        key_type=bytes,
+        value_type=bytes,
+        partitions=runtime.topology.lane_partitions,
+        internal=False,
+    )
+
+
+async def send_raw(topic: faust.TopicT, name: str, runtime: Runtime, value: bytes) -> Any:
+    """Send stored event bytes as they are, routed as `send_event` routes an envelope."""
+    document = json.loads(value)
+    crossing = document["crossing"]
+    route = runtime.router.route(
+        name, document["correlation_id"], crossing, document["data"].get("location")
+    )
+    instrument.produced("notify", name, crossing)
+    return await topic.send(
+        key=route.key, value=value, partition=route.partition, headers=telemetry.inject()
+    )
+
+
+async def flush_changelogs(app: faust.App) -> None:
+    """Wait until every table write so far is acknowledged by the broker."""
+    producer = app.producer
+    while producer.buffer.size:  # its flush gives up after 0.1 s without progress
+        await producer.buffer.flush()
+    await producer.flush()
+
+
+def declare_changelogs(app: faust.App, runtime: Runtime, tables: Iterable[str]) -> None:
+    """Create the changelog topics of `tables` (as faust would) and wait until the broker
+    lists them.
+
+    faust creates them itself on start, but then subscribes at once: on a fast broker
+    its metadata may not list the new topics yet, the assignment leaves their partitions
+    out, and every table write fails with `PartitionsMismatch` until a restart.
+    """
+    partitions = runtime.topology.lane_partitions
+    wanted = {f"{app.conf.id}-{table}-changelog" for table in tables}
+    spec = {"num_partitions": partitions, "replication_factor": 1}
+    admin = KafkaAdminClient(
+        bootstrap_servers=runtime.settings.bootstrap_servers, client_id="returns-notify"
+    )
+    try:
+        missing = wanted - set(admin.list_topics())
+        if missing:
+            topics = {name: {**spec, "configs": {"cleanup.policy": "compact"}} for name in missing}
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
+                admin.create_topics(topics, wait_for_metadata=True)
+        deadline = time.monotonic() + 30
+        while not wanted <= set(admin.list_topics()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        admin.close()

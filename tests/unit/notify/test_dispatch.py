@@ -1,0 +1,197 @@
+"""The dispatcher on httpx.MockTransport: which partners get an event, when it is acked,
+and the receipts that record each outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from schemas.codec import encode
+from schemas.envelope import Envelope, make_envelope
+from services.notify.delivery import Backoff, Deliverer, Outcome
+from services.notify.dispatch import Dispatcher, delivered_key, receipt_for
+from services.notify.partners import PartnerSubscription
+from services.notify.requests import (
+    care_requests_for_placement,
+    legal_aid_for_placement,
+    request_event_id,
+)
+from services.notify.window import SettlementWindow
+from tests.unit.notify.notify_factories import (
+    JUAREZ_HEALTH,
+    JUAREZ_LEGAL_AID,
+    PLACED_EVENT_ID,
+    placed,
+    screened,
+)
+
+NOW = datetime(2026, 11, 27, 23, 0, 5, tzinfo=UTC)
+LEGAL_AID_ID = request_event_id("legal-aid-requested", PLACED_EVENT_ID)
+CARE_ID = request_event_id("care-requested", PLACED_EVENT_ID, "A212345679")
+
+
+def request_bodies() -> tuple[bytes, bytes]:
+    legal_aid = legal_aid_for_placement(placed(), screened(), JUAREZ_LEGAL_AID, {})
+    (care,) = care_requests_for_placement(placed(), screened(), JUAREZ_HEALTH)
+    return tuple(  # type: ignore[return-value]
+        encode(
+            make_envelope(
+                data,
+                event_id=event_id,
+                producer="notify/test",
+                correlation_id=data.group_id,
+                causation_id=PLACED_EVENT_ID,
+                crossing="ELP",
+                occurred_at=NOW,
+            )
+        )
+        for data, event_id in ((legal_aid, LEGAL_AID_ID), (care, CARE_ID))
+    )
+
+
+LEGAL_AID, CARE = request_bodies()
+
+
+def partner(partner_id: str, *event_types: str) -> PartnerSubscription:
+    return PartnerSubscription(
+        partner_id=partner_id,
+        url=f"https://{partner_id}.example.org/hook",
+        secret="s3cret",
+        event_types=frozenset(event_types),
+        locations=frozenset({"CJS"}),
+        max_attempts=2,
+    )
+
+
+LAWYERS = partner("lawyers", "legal-aid-requested")
+CLINIC = partner("clinic", "care-requested")
+
+
+class Harness:
+    """A dispatcher whose clinic answers only once `clinic_answers` is set."""
+
+    def __init__(self, delivered: dict[str, bytes] | None = None, fail_receipts: bool = False):
+        self.acked: list[str] = []
+        self.receipts: list[Envelope[Any]] = []
+        self.stuck: list[BaseException] = []
+        self.requests: list[str] = []
+        self.clinic_answers = asyncio.Event()
+        self.fail_receipts = fail_receipts
+        self.dispatcher: Dispatcher[str] = Dispatcher(
+            lambda on_outcome: Deliverer(
+                [LAWYERS, CLINIC],
+                on_outcome,
+                transport=httpx.MockTransport(self._answer),
+                backoff=Backoff(base=0.001, cap=0.001),
+            ),
+            [LAWYERS, CLINIC],
+            window=SettlementWindow(self.acked.append),
+            delivered=delivered or {},
+            record_receipt=self._record,
+            on_stuck=self.stuck.append,
+            producer="notify/test",
+        )
+
+    async def _answer(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request.url.host)
+        if request.url.host.startswith("clinic"):
+            await self.clinic_answers.wait()
+        return httpx.Response(204)
+
+    async def _record(self, envelope: Envelope[Any]) -> asyncio.Future[None]:
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.fail_receipts:
+            written.set_exception(ConnectionError("broker unreachable"))
+        else:
+            self.receipts.append(envelope)
+            written.set_result(None)
+        return written
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Let the partner lanes run until `condition` holds (at most 5 s)."""
+        async with asyncio.timeout(5):
+            while not condition():  # noqa: ASYNC110 - outcomes arrive via callbacks
+                await asyncio.sleep(0.005)
+
+
+async def test_an_event_is_acked_once_its_deliveries_and_those_before_it_settled() -> None:
+    harness = Harness()
+    await harness.dispatcher.start()
+    await harness.dispatcher.take("p3", 10, "care@10", CARE)
+    await harness.dispatcher.take("p3", 11, "legal@11", LEGAL_AID)
+    await harness.until(lambda: len(harness.receipts) == 1)
+    assert harness.receipts[0].data.partner_id == "lawyers"
+    assert harness.acked == []  # the lawyers have theirs, but the clinic holds offset 10
+
+    harness.clinic_answers.set()
+    await harness.until(lambda: len(harness.acked) == 2)
+    await harness.dispatcher.stop(grace=1)
+    assert harness.acked == ["care@10", "legal@11"]
+    assert {r.data.partner_id for r in harness.receipts} == {"lawyers", "clinic"}
+
+
+async def test_a_partner_that_already_has_an_event_does_not_get_it_again() -> None:
+    harness = Harness(delivered={delivered_key("lawyers", LEGAL_AID_ID): b"receipt"})
+    await harness.dispatcher.start()
+    await harness.dispatcher.take("p3", 0, "legal@0", LEGAL_AID)
+    await harness.dispatcher.stop(grace=1)
+    assert (harness.acked, harness.requests) == (["legal@0"], [])
+
+
+async def test_a_record_that_is_not_a_request_is_acked_and_skipped() -> None:
+    harness = Harness()
+    await harness.dispatcher.start()
+    await harness.dispatcher.take("p3", 0, "junk@0", b"{not json")
+    await harness.dispatcher.stop(grace=1)
+    assert harness.acked == ["junk@0"]
+
+
+async def test_an_event_whose_receipt_cannot_be_written_is_never_acked() -> None:
+    harness = Harness(fail_receipts=True)
+    await harness.dispatcher.start()
+    await harness.dispatcher.take("p3", 0, "legal@0", LEGAL_AID)
+    await harness.dispatcher.take("p3", 1, "junk@1", b"{}")
+    await harness.until(lambda: bool(harness.stuck))
+    await harness.dispatcher.stop(grace=1)
+    assert harness.acked == []
+    assert [type(e) for e in harness.stuck] == [ConnectionError]
+
+
+def outcome(delivered: bool) -> Outcome:
+    return Outcome(
+        partner_id="lawyers",
+        event_id=LEGAL_AID_ID,
+        event_type="legal-aid-requested",
+        group_id="G-2026-000123",
+        delivered=delivered,
+        attempts=3,
+        status_code=200 if delivered else 503,
+        last_error=None if delivered else "HTTP 503",
+        at=NOW,
+        crossing="ELP",
+    )
+
+
+def test_a_delivery_receipt_names_the_partner_the_event_and_the_attempts() -> None:
+    receipt = receipt_for(outcome(True), "notify/test")
+    assert receipt.event_type == "notification-delivered"
+    assert (receipt.data.partner_id, receipt.data.notified_event_id) == ("lawyers", LEGAL_AID_ID)
+    assert (receipt.data.attempts, receipt.data.status_code) == (3, 200)
+    assert (receipt.causation_id, receipt.correlation_id) == (LEGAL_AID_ID, "G-2026-000123")
+    assert receipt.crossing == "ELP"
+
+
+def test_a_failure_receipt_carries_the_last_error() -> None:
+    receipt = receipt_for(outcome(False), "notify/test")
+    assert receipt.event_type == "notification-failed"
+    assert (receipt.data.attempts, receipt.data.last_error) == (3, "HTTP 503")
+
+
+def test_a_repeated_delivery_has_the_same_receipt_id_and_a_redelivery_run_its_own() -> None:
+    first = receipt_for(outcome(True), "notify/test")
+    assert receipt_for(outcome(True), "notify/test").event_id == first.event_id
+    assert receipt_for(outcome(True), "notify/test", "redelivery 1").event_id != first.event_id

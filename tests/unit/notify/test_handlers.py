@@ -1,0 +1,196 @@
+"""The request issuer over plain dicts: what each decision causes, and what a replay re-sends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from schemas.codec import decode_any
+from schemas.decisions import Placed, Screened
+from schemas.envelope import Envelope, make_envelope
+from services.notify.handlers import Outgoing, RequestIssuer
+from services.reference import load_reference
+from tests.unit.notify.notify_factories import (
+    MOTHER,
+    PLACED_EVENT_ID,
+    SCREENED_EVENT_ID,
+    SON,
+    placed,
+    referred_for_fear,
+    screened,
+)
+
+PARTITION = 3
+OTHER_PLACED_ID = "1c2d3e4f-5a6b-5c7d-8e9f-0a1b2c3d4e5f"
+REFERENCE = load_reference()
+
+
+class Notify:
+    """A `RequestIssuer` on dicts, recording what it publishes and the tables it had then."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, bytes] = {}
+        self.issued: dict[str, bytes] = {}
+        self.load: dict[str, bytes] = {}
+        self.published: list[Outgoing] = []
+        self.issued_when_published: list[set[str]] = []
+        ticks = iter(datetime(2026, 11, 28, tzinfo=UTC) + timedelta(seconds=s) for s in range(99))
+        self.issuer = RequestIssuer(
+            REFERENCE,
+            groups=self.groups,
+            issued=self.issued,
+            load=self.load,
+            publish=self._publish,
+            producer="notify/test",
+            clock=lambda: next(ticks),
+        )
+
+    async def _publish(self, outgoing: Sequence[Outgoing]) -> None:
+        self.issued_when_published.append(set(self.issued))
+        self.published.extend(outgoing)
+
+    def events(self) -> list[Envelope[Any]]:
+        return [decode_any(o.value) for o in self.published]
+
+
+def screened_envelope(data: Screened, event_id: str = SCREENED_EVENT_ID) -> Envelope[Screened]:
+    return make_envelope(
+        data,
+        event_id=event_id,
+        producer="screening/test",
+        correlation_id=data.group_id,
+        causation_id=None,
+        crossing="ELP",
+        occurred_at=datetime(2026, 11, 27, 23, 0, tzinfo=UTC),
+    )
+
+
+def placed_envelope(data: Placed, event_id: str = PLACED_EVENT_ID) -> Envelope[Placed]:
+    return make_envelope(
+        data,
+        event_id=event_id,
+        producer="placement/test",
+        correlation_id=data.group_id,
+        causation_id=SCREENED_EVENT_ID,
+        crossing="ELP",
+    )
+
+
+async def place(notify: Notify, envelope: Envelope[Placed]) -> None:
+    raw = envelope.model_dump_json().encode()
+    await notify.issuer.on_placed(envelope, raw, PARTITION)
+
+
+async def test_a_placed_family_gets_a_legal_aid_request_and_one_vaccination() -> None:
+    notify = Notify()
+    await notify.issuer.on_screened(screened_envelope(screened()), PARTITION)
+    await place(notify, placed_envelope(placed()))
+
+    legal_aid, care = notify.events()
+    assert (legal_aid.event_type, care.event_type) == ("legal-aid-requested", "care-requested")
+    assert legal_aid.data.provider_id == "LA-CJS-01"
+    assert legal_aid.data.provider_choice == "covers spa; 0 open requests"
+    assert (legal_aid.causation_id, legal_aid.correlation_id) == (PLACED_EVENT_ID, "G-2026-000123")
+    assert (care.data.case_id, care.data.provider_id) == (SON, "HP-CJS-01")
+    assert notify.load == {"3/LA-CJS-01": b"1"}
+
+
+async def test_the_next_family_goes_to_the_least_loaded_provider() -> None:
+    notify = Notify()
+    await notify.issuer.on_screened(screened_envelope(screened()), PARTITION)
+    await place(notify, placed_envelope(placed()))
+    other = screened(group_id="G-2026-000124")
+    await notify.issuer.on_screened(screened_envelope(other, OTHER_PLACED_ID), PARTITION)
+    await place(notify, placed_envelope(placed(group_id="G-2026-000124"), OTHER_PLACED_ID))
+
+    second = notify.events()[2]
+    assert (second.data.provider_id, second.data.provider_choice) == (
+        "LA-CJS-02",
+        "covers spa; 0 open requests",
+    )
+
+
+async def test_a_placed_event_seen_again_re_sends_the_same_bytes_without_choosing_again() -> None:
+    notify = Notify()
+    await notify.issuer.on_screened(screened_envelope(screened()), PARTITION)
+    envelope = placed_envelope(placed())
+    await place(notify, envelope)
+    first = list(notify.published)
+    notify.load["3/LA-CJS-01"] = b"99"  # the load changed meanwhile: no new choice is made
+
+    await place(notify, envelope)
+
+    assert notify.published == first + first
+    assert notify.load == {"3/LA-CJS-01": b"99"}
+
+
+async def test_requests_are_stored_before_they_are_published() -> None:
+    notify = Notify()
+    await notify.issuer.on_screened(screened_envelope(screened()), PARTITION)
+    await place(notify, placed_envelope(placed()))
+    assert PLACED_EVENT_ID in notify.issued_when_published[-1]
+
+
+async def test_a_placed_event_seen_before_its_decision_is_completed_by_the_decision() -> None:
+    notify = Notify()
+    await place(notify, placed_envelope(placed()))
+    assert notify.published == []
+
+    await notify.issuer.on_screened(screened_envelope(screened()), PARTITION)
+    issued = list(notify.published)
+    await notify.issuer.on_screened(screened_envelope(screened()), PARTITION)  # a replay
+
+    assert [e.causation_id for e in notify.events()[:2]] == [PLACED_EVENT_ID] * 2
+    assert notify.published == issued + issued
+    assert set(notify.issued) == {PLACED_EVENT_ID, SCREENED_EVENT_ID}
+
+
+async def test_a_fear_referral_gets_an_urgent_interview_and_an_incomplete_group_nothing() -> None:
+    notify = Notify()
+    incomplete = screened(
+        decision="referred", reasons=[{"case_id": None, "code": "GROUP_INCOMPLETE"}]
+    )
+    await notify.issuer.on_screened(screened_envelope(incomplete, OTHER_PLACED_ID), PARTITION)
+    await notify.issuer.on_screened(screened_envelope(referred_for_fear()), PARTITION)
+
+    (request,) = notify.events()
+    assert (request.data.purpose, request.data.priority) == ("non_refoulement_interview", "urgent")
+    assert request.data.due_by == datetime.fromisoformat("2026-11-28T15:58:00-07:00")
+    assert request.causation_id == SCREENED_EVENT_ID
+    assert request.data.members[0] == MOTHER
+
+
+async def test_a_late_members_decision_joins_the_groups_decision() -> None:
+    notify = Notify()
+    await notify.issuer.on_screened(screened_envelope(screened()), PARTITION)
+    late = screened(
+        members=[
+            {
+                "case_id": "A212345681",
+                "flags": [],
+                "needs": ["covid_vaccination", "legal_aid"],
+                "interpreter_language": None,
+            }
+        ],
+        decided_after=SCREENED_EVENT_ID,
+        group_size=4,
+    )
+    await notify.issuer.on_screened(screened_envelope(late, OTHER_PLACED_ID), PARTITION)
+    members = [*placed().members, "A212345681"]
+    await place(notify, placed_envelope(placed(members=members, beds=4)))
+
+    vaccinations = [e.data.case_id for e in notify.events() if e.event_type == "care-requested"]
+    assert vaccinations == [SON, "A212345681"]
+
+
+@pytest.mark.parametrize("crossing", [None, "XXX"])
+async def test_a_referral_from_an_unknown_crossing_is_logged_not_requested(
+    crossing: str | None,
+) -> None:
+    notify = Notify()
+    envelope = screened_envelope(referred_for_fear()).model_copy(update={"crossing": crossing})
+    await notify.issuer.on_screened(envelope, PARTITION)
+    assert notify.published == []
