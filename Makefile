@@ -100,6 +100,12 @@ tokens: venv ## Make development bearer tokens for intake (.work/run/dev-tokens.
 .PHONY: bench
 bench: kafka-up topics ## Benchmarks (medians, ratios to a plain kafka-python baseline in the same run)
 	@$(PY) -m bench.intake_screening
+	@$(PY) -m bench.notify_delivery
+	@$(PY) bench/replay.py
+
+.PHONY: bench-replay
+bench-replay: kafka-up ## verify's rate next to plain kafka-python reading the same topics
+	@$(PY) bench/replay.py
 
 .PHONY: demo
 demo: run ## Start the stack, simulate a minute with a 10x El Paso surge, and watch it in `returns top`

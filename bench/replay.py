@@ -13,19 +13,22 @@ decisions, placements with surges and reroutes, requests, departures), then alte
   verifier (screening re-run, placement re-check, completeness), as `returns audit
   verify` does, without the progress bar.
 
-Prints the median events per second of each, their ratio, and the process's peak RSS.
+Each measurement runs in a fresh process. Prints the median events per second of each,
+their ratio, and the peak RSS of the verify processes.
 The topics are deleted at the end unless ``--keep``.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import resource
 import statistics
 import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -34,7 +37,9 @@ from services.audit.events import ReplayStats
 from services.audit.reader import Replay, ReplaySource
 from services.audit.synthetic import HistoryOptions, synthetic_history
 from services.audit.verify import DEFAULT_GRACE, VERIFY_TOPICS, Verifier
+from services.reference import load_reference
 from services.runtime.context import Runtime
+from services.runtime.settings import Settings
 from tests.support.kafka import fresh_runtime
 
 EVENTS_PER_GROUP = 5.3
@@ -63,17 +68,17 @@ def write_history(runtime: Runtime, events: int, seed: int) -> int:
     return written
 
 
-def baseline(runtime: Runtime) -> tuple[int, float]:
+def baseline(settings: Settings) -> tuple[int, float]:
     """Plain kafka-python reads every record of the verify topics: (records, seconds)."""
     consumer = KafkaConsumer(
-        bootstrap_servers=runtime.settings.bootstrap_servers,
+        bootstrap_servers=settings.bootstrap_servers,
         group_id=None,
         enable_auto_commit=False,
         max_poll_records=5_000,
     )
     try:
         began = time.perf_counter()
-        names = [runtime.settings.topic(topic) for topic in VERIFY_TOPICS]
+        names = [settings.topic(topic) for topic in VERIFY_TOPICS]
         tps = [
             TopicPartition(name, p)
             for name in names
@@ -90,17 +95,35 @@ def baseline(runtime: Runtime) -> tuple[int, float]:
         consumer.close()
 
 
-def verify(runtime: Runtime) -> tuple[int, float, int]:
+def verify(settings: Settings) -> tuple[int, float, int]:
     """The audit's replay and verifier: (records, seconds, mismatches)."""
+    reference = load_reference(settings.reference_dir)
     began = time.perf_counter()
-    source = ReplaySource(runtime.settings.bootstrap_servers, runtime.settings.topic_prefix)
-    replay = Replay(source, VERIFY_TOPICS)
-    verifier = Verifier(runtime.reference)
+    replay = Replay(ReplaySource(settings.bootstrap_servers, settings.topic_prefix), VERIFY_TOPICS)
+    verifier = Verifier(reference)
     for event in replay:
         verifier.feed(event)
     stats: ReplayStats = replay.stats
     report = verifier.finish(stats, datetime.now(UTC), DEFAULT_GRACE)
     return stats.read, time.perf_counter() - began, len(report.mismatches)
+
+
+def _in_child(kind: str, settings: Settings, results: Any) -> None:
+    """Run one measurement in a fresh process, so that its peak RSS is its own."""
+    outcome = baseline(settings) if kind == "baseline" else verify(settings)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results.put((*outcome, peak_mb))
+
+
+def measure(kind: str, settings: Settings) -> tuple[Any, ...]:
+    """(records, seconds[, mismatches], peak RSS in MB) of one run in a child process."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_in_child, args=(kind, settings, results))
+    child.start()
+    outcome: tuple[Any, ...] = results.get()
+    child.join()
+    return outcome
 
 
 def delete_topics(runtime: Runtime) -> None:
@@ -126,32 +149,34 @@ def main(argv: list[str] | None = None) -> int:
         began = time.perf_counter()
         written = write_history(runtime, args.events, args.seed)
         print(f"wrote {written} events in {time.perf_counter() - began:.1f} s", file=sys.stderr)
-        return _compare(runtime, args.runs)
+        return _compare(runtime.settings, args.runs)
     finally:
         if not args.keep:
             delete_topics(runtime)
 
 
-def _compare(runtime: Runtime, runs: int) -> int:
+def _compare(settings: Settings, runs: int) -> int:
     plain: list[float] = []
     audited: list[float] = []
-    mismatches = 0
+    peaks: list[float] = []
+    mismatches = records = 0
     for run in range(1, runs + 1):
-        records, seconds = baseline(runtime)
+        records, seconds, _ = measure("baseline", settings)
         plain.append(records / seconds)
-        read, elapsed, mismatches = verify(runtime)
+        read, elapsed, mismatches, peak = measure("verify", settings)
         audited.append(read / elapsed)
+        peaks.append(peak)
         print(
             f"run {run}: baseline {records} in {seconds:.2f} s ({plain[-1]:.0f}/s); "
-            f"verify {read} in {elapsed:.2f} s ({audited[-1]:.0f}/s), {mismatches} mismatches",
+            f"verify {read} in {elapsed:.2f} s ({audited[-1]:.0f}/s), {mismatches} mismatches, "
+            f"peak RSS {peak:.0f} MB",
             file=sys.stderr,
         )
     base, mine = statistics.median(plain), statistics.median(audited)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"verify: median {mine:.0f} events/s over {runs} runs; plain kafka-python read "
-        f"baseline median {base:.0f} records/s; ratio {mine / base:.3f}; "
-        f"{records} events; {mismatches} mismatches; peak RSS {peak_mb:.0f} MB"
+        f"baseline median {base:.0f} records/s; ratio {mine / base:.3f}; {records} events; "
+        f"{mismatches} mismatches; verify peak RSS {max(peaks):.0f} MB"
     )
     return 0 if mismatches == 0 else 1
 

@@ -99,6 +99,7 @@ def submit(
 
 def _mount() -> None:
     """Commands that live with their own packages."""
+    from services.audit.cli import audit_app
     from services.notify.cli import notify_app
     from services.simulator.cli import simulate as simulate_command
     from services.top.cli import top as top_command
@@ -106,6 +107,7 @@ def _mount() -> None:
     app.command("simulate")(simulate_command)
     app.command("top")(top_command)
     app.add_typer(notify_app, name="notify", help="Notify's tools: redeliver failed webhooks.")
+    app.add_typer(audit_app, name="audit", help="Replay, trace, verify and report on the log.")
 
 
 _mount()

@@ -4,7 +4,8 @@ Log order. The replay merges every partition of every topic it reads into one st
 each partition is read in offset order (the order its consumers saw), and the next
 event is taken from the partition whose head has the earliest `occurred_at`; ties go
 to the topic that comes first in the pipeline (a cause before its effects), then to
-the partition and offset. See docs/adr/0007-audit-replay.md for why.
+the record's Kafka timestamp (the order one producer sent a batch of events with one
+`occurred_at` in), then to the partition and offset. See docs/adr/0007-audit-replay.md.
 
 Repeated events. The contract's idempotency: an event processed twice carries the same
 `event_id` and the same `data`. The first occurrence in log order counts; a repeat is
@@ -44,7 +45,7 @@ PIPELINE_ORDER: tuple[str, ...] = (
 
 TOPIC_RANK = {name: rank for rank, name in enumerate(PIPELINE_ORDER)}
 
-OrderKey = tuple[datetime, int, int, int]
+OrderKey = tuple[datetime, int, int, int, int]
 
 _SCHEMA_VERSION = re.compile(rb'"schema_version":(\d+)')
 _OCCURRED_AT = re.compile(rb'"occurred_at":"([^"]+)"')
@@ -60,11 +61,15 @@ class Logged:
     envelope: Envelope[Any]
     checksum: int
     """CRC-32 of the record's `data` bytes: tells a duplicate from a conflicting repeat."""
+    timestamp_ms: int
+    """The record's Kafka timestamp (when its producer sent it)."""
 
     @classmethod
     def of(cls, topic: str, envelope: Envelope[Any], partition: int = 0, offset: int = 0) -> Logged:
         """The event as it would be recorded at `partition`/`offset` (tests, generators)."""
-        return cls(topic, partition, offset, envelope, data_checksum(encode(envelope)))
+        checksum = data_checksum(encode(envelope))
+        millis = int(envelope.occurred_at.timestamp() * 1000)
+        return cls(topic, partition, offset, envelope, checksum, millis)
 
     @property
     def where(self) -> str:
@@ -85,7 +90,8 @@ class Logged:
 
     def order_key(self) -> OrderKey:
         """This event's place in log order."""
-        return (self.occurred_at, TOPIC_RANK.get(self.topic, 99), self.partition, self.offset)
+        rank = TOPIC_RANK.get(self.topic, 99)
+        return (self.occurred_at, rank, self.timestamp_ms, self.partition, self.offset)
 
 
 def in_log_order(events: Iterable[Logged]) -> list[Logged]:

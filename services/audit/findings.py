@@ -1,0 +1,65 @@
+"""What an audit finds: mismatches, each in a named category, and what is still pending."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Screening re-run
+DECISION_DIFFERS = "decision differs"
+MEMBER_FLAGS_DIFFER = "member flags differ"
+MEMBER_NEEDS_DIFFER = "member needs differ"
+MEMBERS_DIFFER = "members differ"
+REASONS_DIFFER = "reasons differ"
+DERIVED_FIELDS_DIFFER = "derived fields differ"
+UNKNOWN_RULE_SET = "unknown rule set"
+SCREENED_WITHOUT_PERSON = "screened member without person-returned"
+CAUSATION_DIFFERS = "causation differs"
+GROUP_DECIDED_TWICE = "group decided twice"
+
+# Placement re-run
+PLACED_WITHOUT_ACCEPTANCE = "placed without accepted screening"
+DEFERRED_WITHOUT_ACCEPTANCE = "deferred without accepted screening"
+GROUP_PLACED_TWICE = "group placed twice"
+PLACEMENT_MEMBERS_DIFFER = "placement members differ"
+WRONG_LOCATION = "wrong location"
+SHELTER_NOT_USABLE = "shelter not usable"
+SUSPENDED_LOCATION = "placement at suspended location"
+OVER_DAILY_CAP = "placement over daily cap"
+OVER_SHELTER_BEDS = "placement over shelter beds"
+SHELTER_CHOICE_DIFFERS = "shelter choice differs"
+PLACEMENT_OUTCOME_DIFFERS = "placement outcome differs"
+
+# Completeness
+PERSON_WITHOUT_DECISION = "person without decision"
+ACCEPTED_NOT_PLACED = "accepted group neither placed nor waiting"
+MISSING_LEGAL_AID = "missing legal-aid request"
+MISSING_CARE = "missing care request"
+
+# The log itself
+CONFLICTING_DUPLICATE = "conflicting duplicate"
+UNDECODABLE_EVENT = "undecodable event"
+
+INVARIANTS = (SUSPENDED_LOCATION, OVER_DAILY_CAP, OVER_SHELTER_BEDS)
+"""The placement invariants: never broken, whatever the order of events."""
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One thing the recorded history does not bear out.
+
+    `where` is the record concerned (`topic[partition]@offset`), `group_id` its group.
+    """
+
+    category: str
+    detail: str
+    group_id: str | None = None
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Something not done yet, but still within its grace period at the end of the log."""
+
+    category: str
+    group_id: str | None
+    detail: str

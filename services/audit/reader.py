@@ -1,0 +1,270 @@
+"""Replaying the topics from the broker, as an auditor (KAFKA-NOTES.md, "Reading topics").
+
+The replay has its own kafka-python consumer: no consumer group (`group_id=None`), the
+partitions assigned by hand, never a commit, never a topic created. It reads from the
+first offset, or from the first record written at or after `from_timestamp` (Kafka's
+record timestamps), up to the end offsets it found when it started: a replay is a
+snapshot, and events written meanwhile wait for the next one.
+
+Bounded memory: each partition buffers at most `buffer_per_partition` raw records (a
+partition whose buffer is full is paused), and the merge holds one head per partition.
+Events are decoded one at a time as they leave the merge.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from schemas.codec import EventValidationError
+from services.audit.events import (
+    TOPIC_RANK,
+    Logged,
+    OrderKey,
+    ReplayStats,
+    data_checksum,
+    decode_event,
+    occurred_at_of,
+    unique_events,
+)
+
+ProgressSink = Callable[[int, int], None]
+"""Called with (events read so far, events in the replay) as the replay goes."""
+
+PROGRESS_EVERY = 2_000
+
+
+class ReplayError(RuntimeError):
+    """The replay cannot start or cannot finish; the message says what to check."""
+
+
+@dataclass(frozen=True)
+class ReplaySource:
+    """Where the topics are: the brokers and the topic prefix of the stack to audit."""
+
+    bootstrap_servers: str
+    topic_prefix: str = ""
+
+    def physical(self, topic: str) -> str:
+        return f"{self.topic_prefix}{topic}"
+
+
+@dataclass
+class _Partition:
+    tp: TopicPartition
+    topic: str  # contract name
+    index: int
+    end: int
+    next_offset: int
+    buffer: deque[tuple[OrderKey, Any]]
+
+    @property
+    def finished(self) -> bool:
+        return self.next_offset >= self.end and not self.buffer
+
+
+class Replay:
+    """The events of `topics`, each once, in log order (`services.audit.events`).
+
+    Iterate it once. `stats` counts what was read, the duplicates skipped, conflicting
+    repeats and undecodable records (which are skipped, and listed there).
+    `consumer_factory` is kafka-python's `KafkaConsumer` but in tests.
+    """
+
+    def __init__(
+        self,
+        source: ReplaySource,
+        topics: Sequence[str],
+        *,
+        from_timestamp: datetime | None = None,
+        progress: ProgressSink | None = None,
+        buffer_per_partition: int = 200,
+        idle_timeout: float = 30.0,
+        consumer_factory: Callable[..., Any] | None = None,
+    ) -> None:
+        self.source = source
+        self.topics = tuple(topics)
+        self.from_timestamp = from_timestamp
+        self.progress = progress or (lambda done, total: None)
+        self.buffer_per_partition = buffer_per_partition
+        self.idle_timeout = idle_timeout
+        self.consumer_factory = consumer_factory or KafkaConsumer
+        self.stats = ReplayStats()
+        self.total = 0
+        self._paused: set[TopicPartition] = set()
+
+    def __iter__(self) -> Iterator[Logged]:
+        consumer = self.consumer_factory(
+            bootstrap_servers=self.source.bootstrap_servers,
+            client_id="returns-audit",
+            group_id=None,
+            enable_auto_commit=False,
+            allow_auto_create_topics=False,
+            max_poll_records=5_000,
+            fetch_max_bytes=8 * 1024 * 1024,
+            max_partition_fetch_bytes=256 * 1024,
+        )
+        try:
+            partitions = self._assign(consumer)
+            yield from unique_events(self._decoded(self._merged(consumer, partitions)), self.stats)
+        finally:
+            consumer.close()
+
+    def _assign(self, consumer: KafkaConsumer) -> list[_Partition]:
+        existing = consumer.topics()
+        missing = [t for t in self.topics if self.source.physical(t) not in existing]
+        if missing:
+            names = ", ".join(self.source.physical(t) for t in missing)
+            raise ReplayError(
+                f"no such topic on {self.source.bootstrap_servers}: {names} "
+                f"(is the prefix {self.source.topic_prefix!r} right?)"
+            )
+        owners: dict[TopicPartition, str] = {}
+        for topic in self.topics:
+            name = self.source.physical(topic)
+            for number in sorted(consumer.partitions_for_topic(name) or ()):
+                owners[TopicPartition(name, number)] = topic
+        tps = list(owners)
+        consumer.assign(tps)
+        starts = self._start_offsets(consumer, tps)
+        ends = consumer.end_offsets(tps)
+        partitions = []
+        for index, tp in enumerate(tps):
+            consumer.seek(tp, starts[tp])
+            partitions.append(_Partition(tp, owners[tp], index, ends[tp], starts[tp], deque()))
+        self.total = sum(max(0, p.end - p.next_offset) for p in partitions)
+        return partitions
+
+    def _start_offsets(
+        self, consumer: KafkaConsumer, tps: list[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        beginnings: dict[TopicPartition, int] = consumer.beginning_offsets(tps)
+        if self.from_timestamp is None:
+            return beginnings
+        millis = int(self.from_timestamp.timestamp() * 1000)
+        found = consumer.offsets_for_times(dict.fromkeys(tps, millis))
+        ends: dict[TopicPartition, int] = consumer.end_offsets(tps)
+        return {tp: found[tp].offset if found.get(tp) else ends[tp] for tp in tps}
+
+    def _merged(
+        self, consumer: KafkaConsumer, partitions: list[_Partition]
+    ) -> Iterator[tuple[_Partition, Any]]:
+        """Raw records of every partition, merged by their heads' order keys."""
+        by_tp = {p.tp: p for p in partitions}
+        starving = {p.index for p in partitions if not p.finished}
+        heap: list[tuple[OrderKey, int]] = []
+        done = 0
+        self.progress(0, self.total)
+        while True:
+            if starving:
+                self._fill(consumer, partitions, by_tp, starving, heap)
+                continue
+            if not heap:
+                break
+            _, index = heapq.heappop(heap)
+            part = partitions[index]
+            _, record = part.buffer.popleft()
+            if part.buffer:
+                heapq.heappush(heap, (part.buffer[0][0], index))
+            elif not part.finished:
+                starving.add(index)
+            done += 1
+            if done % PROGRESS_EVERY == 0:
+                self.progress(done, self.total)
+            yield part, record
+        self.progress(done, self.total)
+
+    def _fill(
+        self,
+        consumer: KafkaConsumer,
+        partitions: list[_Partition],
+        by_tp: dict[TopicPartition, _Partition],
+        starving: set[int],
+        heap: list[tuple[OrderKey, int]],
+    ) -> None:
+        """Poll until every starving partition has a record or is finished."""
+        self._pause_full(consumer, partitions)
+        deadline = time.monotonic() + self.idle_timeout
+        while starving:
+            batch = consumer.poll(timeout_ms=500)
+            for tp, records in batch.items():
+                part = by_tp[tp]
+                had_head = bool(part.buffer)
+                self._buffer(part, records)
+                if part.buffer and not had_head:
+                    heapq.heappush(heap, (part.buffer[0][0], part.index))
+                    starving.discard(part.index)
+            for index in list(starving):
+                part = partitions[index]
+                if part.next_offset < part.end and consumer.position(part.tp) >= part.end:
+                    part.next_offset = part.end  # the rest were transaction markers
+                if part.finished:
+                    starving.discard(index)
+            if batch:
+                deadline = time.monotonic() + self.idle_timeout
+            elif time.monotonic() > deadline:
+                waiting = ", ".join(str(partitions[i].tp) for i in sorted(starving))
+                raise ReplayError(f"no records for {self.idle_timeout:.0f} s from {waiting}")
+
+    def _pause_full(self, consumer: KafkaConsumer, partitions: list[_Partition]) -> None:
+        """Pause the partitions whose buffer is full, resume the others."""
+        full = {p.tp for p in partitions if len(p.buffer) >= self.buffer_per_partition}
+        resumed = self._paused - full
+        if full - self._paused:
+            consumer.pause(*(full - self._paused))
+        if resumed:
+            consumer.resume(*resumed)
+            release_parked_records(consumer, resumed)
+        self._paused = full
+
+    def _buffer(self, part: _Partition, records: list[Any]) -> None:
+        rank = TOPIC_RANK.get(part.topic, 99)
+        for record in records:
+            if record.offset >= part.end:
+                part.next_offset = part.end
+                break
+            self.stats.read += 1
+            at = occurred_at_of(record.value, record.timestamp)
+            key: OrderKey = (at, rank, record.timestamp, part.tp.partition, record.offset)
+            part.buffer.append((key, record))
+            part.next_offset = record.offset + 1
+
+    def _decoded(self, records: Iterator[tuple[_Partition, Any]]) -> Iterator[Logged]:
+        for part, record in records:
+            where = f"{part.topic}[{record.partition}]@{record.offset}"
+            try:
+                envelope = decode_event(part.topic, record.value)
+            except (EventValidationError, ValueError) as exc:
+                self.stats.undecodable.append((where, str(exc)[:300]))
+                continue
+            checksum = data_checksum(record.value)
+            yield Logged(
+                part.topic, record.partition, record.offset, envelope, checksum, record.timestamp
+            )
+
+
+def release_parked_records(consumer: Any, resumed: Iterable[TopicPartition]) -> None:
+    """Make kafka-python fetch resumed partitions again (a workaround for its fetcher).
+
+    kafka-python 3 keeps the records it had parsed for a partition that was paused
+    ("parked", KAFKA-7548), and hands them back only when no other partition's records
+    are in line; until then it does not fetch that partition. Near the end of a replay,
+    with the other partitions finished or paused, a resumed partition could wait
+    forever. Its parked records were never returned, so dropping them is safe: the
+    partition is fetched again from its position. Other versions are left alone.
+    """
+    fetcher = getattr(consumer, "_fetcher", None)
+    parked = getattr(fetcher, "_paused_partition_records", None)
+    if not isinstance(parked, dict):
+        return
+    for tp in resumed:
+        records = parked.pop(tp, None)
+        if records is not None:
+            records.drain()
