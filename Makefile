@@ -115,5 +115,5 @@ demo: run ## Start the stack, simulate a minute with a 10x El Paso surge, and wa
 	@$(VENV)/bin/returns top
 
 .PHONY: test-load
-test-load: venv kafka-jars ## Slow load runs (surge isolation across crossings; a few minutes each)
-	@$(VENV)/bin/pytest -m slow tests/load -s $(PYTEST_ARGS)
+test-load: venv kafka-jars ## Slow load and fault runs (surge isolation, placement failover)
+	@$(VENV)/bin/pytest -m slow tests/load tests/integration -s $(PYTEST_ARGS)

@@ -16,7 +16,13 @@ from tests.unit.screening.factories import DECLARATIONS, returned
 RULES = load_rule_set("2021-12")
 GROUP = "G-2026-000777"
 CASE_IDS = [f"A2026000{n:02d}" for n in range(8)]
-VULNERABILITIES = [d for d in DECLARATIONS if d != "fear_of_return_to_mexico"]
+# Declarations that flag anyone who makes them. Travelling without a parent or guardian
+# flags only a minor, so its mark below comes with a child's date of birth.
+VULNERABILITIES = [
+    d
+    for d in DECLARATIONS
+    if d not in ("fear_of_return_to_mexico", "travelling_without_parent_or_guardian")
+]
 # Border offsets (Pacific, Mountain, Central) plus UTC: one instant, several local dates.
 OFFSETS = [timezone(timedelta(hours=h)) for h in (-8, -7, -6, 0)]
 # Near-midnight instants on 27 and 28 November 2026, so local and UTC dates differ.
