@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from schemas.decisions import Placed, PlacementDeferred
+from schemas.decisions import PlacementDeferred
 from schemas.envelope import Envelope, event_id_for, make_envelope
 from schemas.status import SecurityLevel
+from services.placement.events import placed_event
 from services.placement.policy import Placement, drain_queue, place_group
 from services.placement.state import (
     GroupRequest,
@@ -150,26 +151,8 @@ class PlacementSimulator:
         waited: WaitingGroup | None,
         now: datetime,
     ) -> Envelope[Any]:
-        data = Placed(
-            group_id=request.group_id,
-            location=placement.location,
-            shelter_id=placement.shelter_id,
-            members=list(request.members),
-            beds=placement.beds,
-            rerouted_from=placement.rerouted_from,
-            transport_required=placement.transport_required,
-            deferred_since=waited.deferred_since if waited else None,
-            returned_at=request.returned_at,
-        )
-        return make_envelope(
-            data,
-            event_id=event_id_for("placed", request.screened_event_id),
-            producer=PRODUCER,
-            correlation_id=request.group_id,
-            causation_id=request.screened_event_id,
-            crossing=request.crossing,
-            occurred_at=now,
-        )
+        deferred_since = waited.deferred_since if waited else None
+        return placed_event(request, placement, deferred_since, PRODUCER, now)
 
 
 def _deferred(group: WaitingGroup, position: int, now: datetime) -> Envelope[Any]:
