@@ -107,6 +107,10 @@ bench: kafka-up topics ## Benchmarks (medians, ratios to a plain kafka-python ba
 bench-replay: kafka-up ## verify's rate next to plain kafka-python reading the same topics
 	@$(PY) bench/replay.py
 
+.PHONY: bench-pipeline
+bench-pipeline: kafka-up ## All four services under a rate ladder: end-to-end p50/p95, highest sustained rate
+	@$(PY) -m bench.pipeline $(BENCH_ARGS)
+
 .PHONY: demo
 demo: run ## Start the stack, simulate a minute with a 10x El Paso surge, and watch it in `returns top`
 	@mkdir -p $(WORK)/run
@@ -115,5 +119,5 @@ demo: run ## Start the stack, simulate a minute with a 10x El Paso surge, and wa
 	@$(VENV)/bin/returns top
 
 .PHONY: test-load
-test-load: venv kafka-jars ## Slow load and fault runs (surge isolation, placement failover)
+test-load: venv kafka-jars ## Slow load runs (surge isolation), with their figures
 	@$(VENV)/bin/pytest -m slow tests/load tests/integration -s $(PYTEST_ARGS)

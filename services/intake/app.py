@@ -19,6 +19,7 @@ from services.runtime import telemetry
 from services.runtime.context import Runtime
 from services.runtime.faust_app import contract_topic, create_app, register_health, send_event
 from services.runtime.instrument import decided, observed
+from services.runtime.ordered import contiguous
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def build_app(runtime: Runtime) -> faust.App:
 
     @app.agent(inbound, name="intake-submissions")
     async def take_submissions(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for event in contiguous(app, stream):
             message = event.message
             origin = SubmissionOrigin(
                 channel="kafka",

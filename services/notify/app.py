@@ -35,11 +35,11 @@ from services.notify.delivery import Deliverer, Outcome
 from services.notify.dispatch import Dispatcher, delivered_key
 from services.notify.handlers import Outgoing, RequestIssuer
 from services.notify.partners import PartnerSubscription
+from services.notify.publisher import BatchedPublisher
 from services.notify.streams import (
     contract_topics,
     declare_changelogs,
     flush_changelogs,
-    ordered_acks,
     send_raw,
 )
 from services.runtime import instrument
@@ -50,6 +50,14 @@ from services.runtime.faust_app import (
     producer_name,
     register_health,
     send_event,
+)
+from services.runtime.ordered import (
+    Tracked,
+    contiguous,
+    learn_start,
+    ordered_acks,
+    topic_names,
+    watch_for_lost_tails,
 )
 
 log = logging.getLogger(__name__)
@@ -78,7 +86,7 @@ def build_app(
     }
     if declare:
         declare_changelogs(app, runtime, TABLES)
-    _wire_decisions(app, runtime, _issuer(app, runtime, tables))
+    _wire_decisions(app, runtime, *_issuer(app, runtime, tables))
     dispatcher = _dispatcher(app, runtime, config, partners, tables["delivered"], transport)
     _wire_deliveries(app, runtime, dispatcher, config)
     _wire_receipts(app, runtime, tables["delivered"])
@@ -98,17 +106,28 @@ def _app(runtime: Runtime, config: NotifyConfig) -> faust.App:
     return create_app("notify", runtime, **overrides)
 
 
-def _issuer(app: faust.App, runtime: Runtime, tables: dict[str, Any]) -> RequestIssuer:
+def _issuer(
+    app: faust.App, runtime: Runtime, tables: dict[str, Any]
+) -> tuple[RequestIssuer, list[asyncio.Future[None]]]:
+    """The issuer, and the list where each of its hand-overs to the publisher is put."""
     outputs = {name: contract_topic(app, runtime, name) for name in REQUESTS}
 
-    async def publish(outgoing: Sequence[Outgoing]) -> None:
-        if not outgoing:
-            return
-        await flush_changelogs(app)  # the stored requests first: see handlers.py
-        for item in outgoing:
-            await send_raw(outputs[item.topic], item.topic, runtime, item.value)
+    async def send(item: Outgoing) -> None:
+        await send_raw(outputs[item.topic], item.topic, runtime, item.value)
 
-    return RequestIssuer(
+    # The stored requests reach the changelog before any is sent: see publisher.py.
+    publisher: BatchedPublisher[Outgoing] = BatchedPublisher(lambda: flush_changelogs(app), send)
+    handed: list[asyncio.Future[None]] = []
+
+    async def publish(outgoing: Sequence[Outgoing]) -> None:
+        if outgoing:
+            handed.append(await publisher.publish(outgoing))
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def stop_publisher(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await publisher.stop()
+
+    issuer = RequestIssuer(
         runtime.reference,
         groups=tables["groups"],
         issued=tables["issued"],
@@ -116,24 +135,55 @@ def _issuer(app: faust.App, runtime: Runtime, tables: dict[str, Any]) -> Request
         publish=publish,
         producer=PRODUCER,
     )
+    return issuer, handed
 
 
-def _wire_decisions(app: faust.App, runtime: Runtime, issuer: RequestIssuer) -> None:
+def _wire_decisions(
+    app: faust.App, runtime: Runtime, issuer: RequestIssuer, handed: list[asyncio.Future[None]]
+) -> None:
     source = contract_topics(app, runtime, "screened", "placed")
     window = ordered_acks(app)
+    crashing: set[asyncio.Future[Any]] = set()
+    watching: set[asyncio.Future[None]] = set()
+
+    def acked_once_sent(entry: Tracked[Any], sends: list[asyncio.Future[None]]) -> None:
+        # The event is acked (in offset order) once its requests are sent; if they
+        # cannot be, it never is, and the worker stops so that a restart re-reads it.
+        def sent(all_sent: asyncio.Future[list[None]]) -> None:
+            if all_sent.cancelled():  # the worker is stopping: the event stays unacked
+                return
+            failed = all_sent.exception()
+            if failed is None:
+                window.settle(entry)
+                return
+            window.hold(entry)
+            if not crashing:
+                log.error("requests could not be sent (%s): stopping", type(failed).__name__)
+                crashing.add(asyncio.ensure_future(app.crash(failed)))
+
+        if not sends:
+            window.settle(entry)
+            return
+        asyncio.gather(*sends).add_done_callback(sent)
 
     @app.agent(source, name="notify-decisions")
     async def issue_requests(stream: faust.StreamT[bytes]) -> None:
+        watch = asyncio.ensure_future(watch_for_lost_tails(app, window, topic_names(stream)))
+        watching.add(watch)
         manual = cast(Any, stream).noack()  # acked in offset order by the window
         async for event in manual.events():
             message = event.message
+            await learn_start(app, window, message.tp)
             if not window.admit(message.tp, message.offset):
+                window.refuse(event)
                 continue
             # Tracked first: if handling raises, the event is never acked (nor any after it).
             entry = window.track(message.tp, message.offset, event, pending=1)
             with instrument.observed(runtime.settings, "notify", "issue", message) as seen:
                 seen.crossing = await _issue(issuer, runtime, message)
-            window.settle(entry)
+            sends = list(handed)
+            handed.clear()
+            acked_once_sent(entry, sends)
 
 
 async def _issue(issuer: RequestIssuer, runtime: Runtime, message: Any) -> str | None:
@@ -204,13 +254,19 @@ def _wire_deliveries(
     app: faust.App, runtime: Runtime, dispatcher: Dispatcher[Any], config: NotifyConfig
 ) -> None:
     source = contract_topics(app, runtime, *REQUESTS)
+    watching: set[asyncio.Future[None]] = set()
 
     @app.agent(source, name="notify-deliveries")
     async def deliver(stream: faust.StreamT[bytes]) -> None:
         await dispatcher.start()
+        watch = asyncio.ensure_future(
+            watch_for_lost_tails(app, dispatcher.window, topic_names(stream))
+        )
+        watching.add(watch)
         manual = cast(Any, stream).noack()  # acked by the dispatcher's window, in order
         async for event in manual.events():
             message = event.message
+            await learn_start(app, dispatcher.window, message.tp)
             with instrument.observed(runtime.settings, "notify", "deliver", message):
                 await dispatcher.take(message.tp, message.offset, event, message.value)
 
@@ -228,7 +284,7 @@ def _wire_receipts(app: faust.App, runtime: Runtime, delivered: Any) -> None:
 
     @app.agent(source, name="notify-receipts")
     async def remember_receipts(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for event in contiguous(app, stream):
             try:
                 receipt = decode(event.message.value, NotificationDelivered)
             except EventValidationError:

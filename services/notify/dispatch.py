@@ -22,7 +22,7 @@ from schemas.requests import NotificationDelivered, NotificationFailed
 from services.notify.delivery import Deliverer, Outcome
 from services.notify.partners import WEBHOOK_EVENT_TYPES, PartnerSubscription, matches
 from services.notify.requests import request_event_id
-from services.notify.window import SettlementWindow, Tracked
+from services.runtime.ordered import SettlementWindow, Tracked
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -162,6 +162,7 @@ class Dispatcher(Generic[T]):
         """Queue the deliveries of the request event at `offset`; waits while a partner's
         queue is full (the only way one partner can slow the others: see the ADR)."""
         if not self.window.admit(partition, offset):
+            self.window.refuse(token)
             return
         try:
             request = read_request(raw)

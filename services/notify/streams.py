@@ -1,7 +1,5 @@
 """The faust plumbing notify needs beyond the shared runtime.
 
-- :func:`ordered_acks`: a :class:`SettlementWindow` wired to faust, for agents whose
-  streams do not ack by themselves (see window.py for why both notify agents need one);
 - :func:`send_raw`: send stored event bytes unchanged, routed as every event is;
 - :func:`flush_changelogs`: wait until table writes are on the broker;
 - :func:`declare_changelogs`: create the tables' changelog topics before faust starts.
@@ -9,65 +7,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import time
-from collections.abc import Hashable, Iterable
-from typing import Any, cast
+from collections.abc import Iterable
+from typing import Any
 
 import faust
 from kafka import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError
 
-from services.notify.window import SettlementWindow
 from services.runtime import instrument, telemetry
 from services.runtime.context import Runtime
 
 log = logging.getLogger(__name__)
-
-
-def ordered_acks(app: faust.App) -> SettlementWindow[Any]:
-    """A window that acks faust events in offset order and re-reads a partition from an
-    offset faust skipped. Forgets revoked partitions by itself."""
-    seeks: set[asyncio.Future[None]] = set()
-
-    def ack(event: Any) -> None:
-        # An event from before a rebalance is read again from the committed offset.
-        if event.message.generation_id == app.consumer_generation_id:
-            event.ack()
-
-    def committed(partition: Hashable) -> int | None:
-        # faust's own record of the committed offset (None for none, or for 0).
-        offset: int | None = cast(Any, app.consumer)._committed_offset.get(partition)
-        return offset
-
-    async def seek_until_read(partition: Hashable, offset: int) -> None:
-        # faust's fetcher may still be handing out the rest of the batch it was in, and
-        # then its record of the read offset hides the records we asked for: seek again
-        # (less and less often) until the missing offset arrives.
-        pause = 0.5
-        while window.rewinding(partition) == offset:
-            try:
-                await cast(Any, app.consumer).seek_wait({partition: offset})
-            except Exception as exc:  # a rebalance under way: the next round retries
-                log.warning("seek %s to %d failed: %s", partition, offset, type(exc).__name__)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 10.0)
-
-    def read_again(partition: Hashable, offset: int) -> None:
-        seek = asyncio.ensure_future(seek_until_read(partition, offset))
-        seeks.add(seek)
-        seek.add_done_callback(seeks.discard)
-
-    window: SettlementWindow[Any] = SettlementWindow(ack, committed=committed, on_gap=read_again)
-
-    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
-    async def forget_revoked(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
-        window.forget(args[0] if args else kwargs.get("revoked", ()))
-
-    return window
 
 
 def contract_topics(app: faust.App, runtime: Runtime, *names: str) -> faust.TopicT:

@@ -35,6 +35,7 @@ from services.runtime.faust_app import (
     send_event,
 )
 from services.runtime.instrument import decided, observed
+from services.runtime.ordered import contiguous
 
 log = logging.getLogger(__name__)
 PRODUCER = producer_name("placement")
@@ -112,7 +113,7 @@ def _input_agent(
 
     @app.agent(source, name=f"placement-input-{name}")
     async def forward(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for event in contiguous(app, stream):
             message = event.message
             with observed(runtime.settings, "placement", "route", message) as seen:
                 outcome = translator.command_for(name, message.value, datetime.now(UTC))
@@ -134,7 +135,7 @@ def _writer_agent(
 ) -> None:
     @app.agent(commands, name="placement-writer")
     async def write(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for event in contiguous(app, stream):
             message = event.message
             with observed(runtime.settings, "placement", "place", message) as seen:
                 outcome = await writer.handle(message.value, message.partition, message.offset)

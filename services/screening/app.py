@@ -21,6 +21,7 @@ from services.runtime.faust_app import (
     send_event,
 )
 from services.runtime.instrument import observed
+from services.runtime.ordered import contiguous
 from services.screening.desk import ScreeningDesk
 from services.screening.ruleset import RuleSet, load_rule_set
 
@@ -53,7 +54,7 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
 
     @app.agent(source, name="screening-members")
     async def screen_members(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for event in contiguous(app, stream):
             message = event.message
             with observed(runtime.settings, "screening", "gather", message) as seen:
                 try:
@@ -80,7 +81,7 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
 
     @app.agent(clock, name="screening-clock")
     async def tick(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for event in contiguous(app, stream):
             wall_now = datetime.fromisoformat(event.message.value.decode())
             async with lock:
                 await desk.close_due(event.message.partition, None, wall_now)

@@ -18,21 +18,16 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
-from schemas.base import EventData
-from schemas.envelope import Envelope, event_id_for, make_envelope
-from schemas.status import CapacityUpdated, LocationStatusChanged
 from services.observe import Journeys, Stage, percentile
 from services.runtime.context import Runtime
-from services.runtime.publishing import EventProducer
 from services.simulator import Simulation, SimulationConfig, Surge, load_profile
 from services.top.reader import TopicReader
 from services.upstream import KafkaSubmitter
 from tests.support.kafka import delete_topics
+from tests.support.load import open_every_location
 from tests.support.services import ServiceProcess
 
 SURGING = "ELP"
@@ -44,45 +39,10 @@ DRAIN_SECONDS = 120.0  # the longest wait for the last decisions after the run
 ABSOLUTE_FLOOR = 0.5  # seconds: surge p95 may always be calm p95 + this
 MIN_GROUPS = 10  # a p95 over fewer groups is not asserted (legal aid only)
 ASSERTED: tuple[Stage, ...] = ("screened", "placement", "legal_aid")
-OPEN_CAP, OPEN_BEDS = 10_000, 10_000
 
 PHASES = ("calm", "surge")
 Phases = dict[str, tuple[float, float]]
 Figures = dict[tuple[str, Stage, str], tuple[float | None, int]]  # (crossing, stage, phase)
-
-
-def open_every_location(runtime: Runtime) -> None:
-    """INM raises every daily cap and the shelters their beds, so placement does not defer."""
-    now, reference = datetime.now(UTC), runtime.reference
-    with EventProducer(runtime.router, client_id="load-test-inm") as producer:
-        for location in reference.locations:
-            status = LocationStatusChanged(
-                location=location.code,
-                security_level="normal",
-                daily_cap=OPEN_CAP,
-                effective_at=now,
-                note="load test: caps lifted",
-            )
-            producer.publish(
-                "location-status-changed",
-                _envelope(status, location.code, now.isoformat()),
-            )
-        for shelter in reference.shelters:
-            beds = CapacityUpdated(
-                shelter_id=shelter.id, location=shelter.location, beds=OPEN_BEDS, effective_at=now
-            )
-            producer.publish("capacity-updated", _envelope(beds, shelter.id, now.isoformat()))
-
-
-def _envelope(data: EventData, key: str, at: str) -> Envelope[Any]:
-    return make_envelope(
-        data,
-        event_id=event_id_for(data.EVENT_TYPE, "load-test", key, at),
-        producer="load-test/1.0",
-        correlation_id=key,
-        causation_id=None,
-        crossing=None,
-    )
 
 
 def run_load(runtime: Runtime) -> Phases:

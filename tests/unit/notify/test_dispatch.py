@@ -20,7 +20,7 @@ from services.notify.requests import (
     legal_aid_for_placement,
     request_event_id,
 )
-from services.notify.window import SettlementWindow
+from services.runtime.ordered import SettlementWindow
 from tests.unit.notify.notify_factories import (
     JUAREZ_HEALTH,
     JUAREZ_LEGAL_AID,
