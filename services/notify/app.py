@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import faust
 import httpx
@@ -51,14 +51,7 @@ from services.runtime.faust_app import (
     register_health,
     send_event,
 )
-from services.runtime.ordered import (
-    Tracked,
-    contiguous,
-    learn_start,
-    ordered_acks,
-    topic_names,
-    watch_for_lost_tails,
-)
+from services.runtime.ordered import Tracked, admitted, contiguous, ordered_acks
 
 log = logging.getLogger(__name__)
 PRODUCER = producer_name("notify")
@@ -144,7 +137,6 @@ def _wire_decisions(
     source = contract_topics(app, runtime, "screened", "placed")
     window = ordered_acks(app)
     crashing: set[asyncio.Future[Any]] = set()
-    watching: set[asyncio.Future[None]] = set()
 
     def acked_once_sent(entry: Tracked[Any], sends: list[asyncio.Future[None]]) -> None:
         # The event is acked (in offset order) once its requests are sent; if they
@@ -168,15 +160,8 @@ def _wire_decisions(
 
     @app.agent(source, name="notify-decisions")
     async def issue_requests(stream: faust.StreamT[bytes]) -> None:
-        watch = asyncio.ensure_future(watch_for_lost_tails(app, window, topic_names(stream)))
-        watching.add(watch)
-        manual = cast(Any, stream).noack()  # acked in offset order by the window
-        async for event in manual.events():
+        async for event in admitted(app, window, stream):  # acked in offset order
             message = event.message
-            await learn_start(app, window, message.tp)
-            if not window.admit(message.tp, message.offset):
-                window.refuse(event)
-                continue
             # Tracked first: if handling raises, the event is never acked (nor any after it).
             entry = window.track(message.tp, message.offset, event, pending=1)
             with instrument.observed(runtime.settings, "notify", "issue", message) as seen:
@@ -254,19 +239,13 @@ def _wire_deliveries(
     app: faust.App, runtime: Runtime, dispatcher: Dispatcher[Any], config: NotifyConfig
 ) -> None:
     source = contract_topics(app, runtime, *REQUESTS)
-    watching: set[asyncio.Future[None]] = set()
 
     @app.agent(source, name="notify-deliveries")
     async def deliver(stream: faust.StreamT[bytes]) -> None:
         await dispatcher.start()
-        watch = asyncio.ensure_future(
-            watch_for_lost_tails(app, dispatcher.window, topic_names(stream))
-        )
-        watching.add(watch)
-        manual = cast(Any, stream).noack()  # acked by the dispatcher's window, in order
-        async for event in manual.events():
+        # Acked by the dispatcher's window, in order, once their deliveries settle.
+        async for event in admitted(app, dispatcher.window, stream):
             message = event.message
-            await learn_start(app, dispatcher.window, message.tp)
             with instrument.observed(runtime.settings, "notify", "deliver", message):
                 await dispatcher.take(message.tp, message.offset, event, message.value)
 

@@ -161,9 +161,6 @@ class Dispatcher(Generic[T]):
     async def take(self, partition: Hashable, offset: int, token: T, raw: bytes) -> None:
         """Queue the deliveries of the request event at `offset`; waits while a partner's
         queue is full (the only way one partner can slow the others: see the ADR)."""
-        if not self.window.admit(partition, offset):
-            self.window.refuse(token)
-            return
         try:
             request = read_request(raw)
         except EventValidationError:

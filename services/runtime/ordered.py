@@ -80,9 +80,7 @@ class SettlementWindow(Generic[T]):
     def admit(self, partition: Hashable, offset: int) -> bool:
         """Whether to process the event at `offset`: False when an earlier offset of its
         partition never arrived (the partition is then read again from there, once)."""
-        expected = self._next.get(partition)
-        if expected is None:
-            expected = self._committed(partition)
+        expected = self.expected(partition)
         if expected is not None and offset > expected:
             if self._rewinding.get(partition) != expected:
                 self._rewinding[partition] = expected
@@ -368,6 +366,25 @@ def topic_names(stream: faust.StreamT[Any]) -> list[str]:
     return list(cast(Any, stream).channel.topics)
 
 
+async def admitted(
+    app: faust.App, window: SettlementWindow[Any], stream: faust.StreamT[Any]
+) -> AsyncIterator[Any]:
+    """The events of `stream` that `window` admits, for an agent that tracks and settles
+    them itself: the stream acks nothing by itself, a refused event is let go, and the
+    watchdog (`watch_for_lost_tails`) runs while the agent reads."""
+    watch = asyncio.ensure_future(watch_for_lost_tails(app, window, topic_names(stream)))
+    try:
+        async for event in cast(Any, stream).noack().events():
+            message = event.message
+            await learn_start(app, window, message.tp)
+            if window.admit(message.tp, message.offset):
+                yield event
+            else:
+                window.refuse(event)
+    finally:
+        watch.cancel()
+
+
 async def contiguous(app: faust.App, stream: faust.StreamT[Any]) -> AsyncIterator[Any]:
     """The events of `stream`, each partition's offsets one after another, for an agent
     that handles one event at a time.
@@ -378,17 +395,8 @@ async def contiguous(app: faust.App, stream: faust.StreamT[Any]) -> AsyncIterato
     (`watch_for_lost_tails` catches the holes no later record shows).
     """
     window = ordered_acks(app)
-    watch = asyncio.ensure_future(watch_for_lost_tails(app, window, topic_names(stream)))
-    manual = cast(Any, stream).noack()
-    try:
-        async for event in manual.events():
-            message = event.message
-            await learn_start(app, window, message.tp)
-            if not window.admit(message.tp, message.offset):
-                window.refuse(event)
-                continue
-            entry = window.track(message.tp, message.offset, event, pending=1)
-            yield event
-            window.settle(entry)
-    finally:
-        watch.cancel()
+    async for event in admitted(app, window, stream):
+        message = event.message
+        entry = window.track(message.tp, message.offset, event, pending=1)
+        yield event
+        window.settle(entry)
