@@ -2,7 +2,15 @@
 
 from schemas.base import SENSITIVE, Contract, EventData, sensitive_fields
 from schemas.codec import EventValidationError, FieldError, decode, decode_any, decode_data, encode
-from schemas.decisions import Placed, PlacementDeferred, Reason, Screened, ScreenedMember
+from schemas.decisions import (
+    GatherWindow,
+    Placed,
+    PlacementDeferred,
+    PlacementWithdrawn,
+    Reason,
+    Screened,
+    ScreenedMember,
+)
 from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
 from schemas.person import CovidVaccination, Declared, Hearing, Person, PersonReturned
 from schemas.registry import EVENT_TYPES, TOPICS, TopicSpec, topic_for
@@ -12,6 +20,7 @@ from schemas.requests import (
     LegalAidRequested,
     NotificationDelivered,
     NotificationFailed,
+    RequestUpdated,
 )
 from schemas.status import CapacityUpdated, LocationStatusChanged, ShelterDeparted
 from schemas.upcasting import upcast, upcaster
@@ -30,6 +39,7 @@ __all__ = [
     "EventValidationError",
     "FieldError",
     "FieldProblem",
+    "GatherWindow",
     "Hearing",
     "IntakeRejected",
     "LegalAidRequested",
@@ -40,7 +50,9 @@ __all__ = [
     "PersonReturned",
     "Placed",
     "PlacementDeferred",
+    "PlacementWithdrawn",
     "Reason",
+    "RequestUpdated",
     "Screened",
     "ScreenedMember",
     "ShelterDeparted",

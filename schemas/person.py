@@ -72,6 +72,15 @@ class PersonReturned(EventData):
     declared: Declared
     covid_vaccination: CovidVaccination
     hearing: Hearing | None = None
+    corrects: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description=(
+            "a correction: the submission_id of this source's earlier submission for the "
+            "same person and group, which this record replaces"
+        ),
+    )
 
     @property
     def local_return_date(self) -> date:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.base import EventData
-from schemas.decisions import Placed, PlacementDeferred, Screened
+from schemas.decisions import Placed, PlacementDeferred, PlacementWithdrawn, Screened
 from schemas.person import PersonReturned
 from schemas.rejections import IntakeRejected
 from schemas.requests import (
@@ -17,6 +17,7 @@ from schemas.requests import (
     LegalAidRequested,
     NotificationDelivered,
     NotificationFailed,
+    RequestUpdated,
 )
 from schemas.status import CapacityUpdated, LocationStatusChanged, ShelterDeparted
 
@@ -43,8 +44,10 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec("screened", "group_id", Screened, "screening", audit_log=True),
         TopicSpec("placed", "group_id", Placed, "placement", audit_log=True),
         TopicSpec("placement-deferred", "group_id", PlacementDeferred, "placement", True),
+        TopicSpec("placement-withdrawn", "group_id", PlacementWithdrawn, "placement", True),
         TopicSpec("legal-aid-requested", "group_id", LegalAidRequested, "notify", True),
         TopicSpec("care-requested", "group_id", CareRequested, "notify", audit_log=True),
+        TopicSpec("request-updated", "group_id", RequestUpdated, "notify", audit_log=True),
         TopicSpec("location-status-changed", "location", LocationStatusChanged, "inm", True),
         TopicSpec("capacity-updated", "shelter_id", CapacityUpdated, "shelters", True),
         TopicSpec("shelter-departed", "group_id", ShelterDeparted, "shelters", True),

@@ -41,6 +41,32 @@ class CareRequested(EventData):
     shelter_id: ShelterId | None
 
 
+RequestChange = Literal["amended", "withdrawn"]
+RequestChangeReason = Literal["GROUP_CHANGED", "NO_LONGER_ACCEPTED", "NO_LONGER_REFERRED"]
+
+
+class RequestUpdated(EventData):
+    """A request sent earlier is amended (new members, priority or place) or withdrawn.
+
+    Written by notify when a group's live decision or placement changes. ``request`` is
+    the current form of the request after an amendment, null after a withdrawal.
+    """
+
+    EVENT_TYPE = "request-updated"
+
+    group_id: GroupId
+    request_event_id: str = Field(description="the legal-aid-requested or care-requested event")
+    request_type: Literal["legal-aid-requested", "care-requested"]
+    provider_id: str
+    change: RequestChange
+    reason: RequestChangeReason
+    caused_by: str = Field(description="event_id of the screened or placement event")
+    members: list[CaseId] = Field(description="the request's members after the change")
+    priority: Priority | None = None
+    location: LocationCode | None = None
+    shelter_id: ShelterId | None = None
+
+
 class NotificationDelivered(EventData):
     EVENT_TYPE = "notification-delivered"
 

@@ -31,7 +31,10 @@ from typing import Literal
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO_ROOT / "infra" / "kafka" / "kafka.sh"
 PROBE = REPO_ROOT / "infra" / "kafka" / "probe.py"
-TEST_STATE_DIR = REPO_ROOT / ".work" / "kafka" / "test-broker"
+# RETURNS_TEST_BROKER_DIR lets two test sessions on one machine keep apart.
+TEST_STATE_DIR = Path(
+    os.environ.get("RETURNS_TEST_BROKER_DIR") or REPO_ROOT / ".work" / "kafka" / "test-broker"
+)
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 START_TIMEOUT_S = 90
 
