@@ -48,8 +48,9 @@ RequestChangeReason = Literal["GROUP_CHANGED", "NO_LONGER_ACCEPTED", "NO_LONGER_
 class RequestUpdated(EventData):
     """A request sent earlier is amended (new members, priority or place) or withdrawn.
 
-    Written by notify when a group's live decision or placement changes. ``request`` is
-    the current form of the request after an amendment, null after a withdrawal.
+    Written by notify when a group's live decision or placement changes. ``members``,
+    ``priority``, ``location`` and ``shelter_id`` give the request as it now stands after an
+    amendment; after a withdrawal ``members`` lists those the withdrawn request named.
     """
 
     EVENT_TYPE = "request-updated"

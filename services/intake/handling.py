@@ -2,7 +2,9 @@
 
 The idempotency record for ``(source, submission_id)`` lives in a changelog-backed
 table (``seen``), so a re-sent submission is recognised across restarts and
-rebalances: it is acknowledged again and never published twice.
+rebalances: it is acknowledged again and never published twice. The record also
+keeps the submission's ``case_id`` and ``group_id``, so that a correction can be
+held to the identity of the submission it replaces.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from schemas.codec import FieldError
 from schemas.envelope import Envelope, event_id_for, make_envelope
@@ -37,8 +39,61 @@ class Outcome:
     returned_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Check:
+    """What the idempotency table says about a valid record.
+
+    ``new``: publish it; ``duplicate``: the same content was accepted before;
+    ``conflict``: the same submission_id came before with other content;
+    ``invalid``: a correction that changes the corrected submission's identity.
+    """
+
+    verdict: Literal["new", "duplicate", "conflict", "invalid"]
+    problems: list[FieldError] = field(default_factory=list)
+
+
+CONFLICT = FieldError(
+    "submission_id",
+    "conflicting_resubmission",
+    "this source already submitted this submission_id with different content; the first "
+    "version stands. To change it, send a correction instead: a new submission_id with "
+    "`corrects` set to this one",
+)
+
+
 def person_returned_id(source: str, submission_id: str) -> str:
     return event_id_for("person-returned", source, submission_id)
+
+
+def seen_key(source: str, submission_id: str) -> str:
+    return f"{source}\x1f{submission_id}"
+
+
+def check_against_seen(record: PersonReturned, seen: Mapping[str, bytes]) -> Check:
+    """Judge a valid record against what intake has already accepted. Reads only."""
+    previous = seen.get(seen_key(record.source, record.submission_id))
+    if previous is not None:
+        same = json.loads(previous)["digest"] == _content_digest(record)
+        return Check("duplicate") if same else Check("conflict", [CONFLICT])
+    if record.corrects is None:
+        return Check("new")
+    original = seen.get(seen_key(record.source, record.corrects))
+    # An unknown original may still arrive (screening resolves the order); entries
+    # written before corrections existed carry no identity to compare with.
+    if original is None:
+        return Check("new")
+    known = json.loads(original)
+    problems = [
+        FieldError(
+            name,
+            "correction_changes_identity",
+            f"differs from the {name} of the corrected submission; a correction keeps "
+            "case_id and group_id",
+        )
+        for name in ("case_id", "group_id")
+        if name in known and known[name] != getattr(record, name)
+    ]
+    return Check("invalid", problems) if problems else Check("new")
 
 
 class IntakeHandler:
@@ -66,21 +121,14 @@ class IntakeHandler:
     ) -> Outcome:
         record = accepted.record
         event_id = person_returned_id(record.source, record.submission_id)
-        idem_key = f"{record.source}\x1f{record.submission_id}"
-        digest = _content_digest(record)
-        previous = self.seen.get(idem_key)
-        if previous is not None:
-            if json.loads(previous)["digest"] == digest:
-                return Outcome("duplicate", event_id, record.crossing, record.returned_at)
-            problem = FieldError(
-                "submission_id",
-                "conflicting_resubmission",
-                "this source already submitted this submission_id with different content; "
-                "the first version stands",
-            )
-            await self.reject(
-                raw, key, origin, now, Rejected([problem], record.source, record.submission_id)
-            )
+        check = check_against_seen(record, self.seen)
+        if check.problems:
+            rejected = Rejected(check.problems, record.source, record.submission_id)
+            rejection = await self.reject(raw, key, origin, now, rejected)
+            if check.verdict == "invalid":
+                return rejection
+        if check.verdict != "new":
+            # A conflict is still a re-send of an accepted submission: the first stands.
             return Outcome("duplicate", event_id, record.crossing, record.returned_at)
         envelope = make_envelope(
             record,
@@ -91,7 +139,14 @@ class IntakeHandler:
             crossing=record.crossing,
         )
         await self.emit("person-returned", envelope)
-        self.seen[idem_key] = json.dumps({"event_id": event_id, "digest": digest}).encode()
+        self.seen[seen_key(record.source, record.submission_id)] = json.dumps(
+            {
+                "event_id": event_id,
+                "digest": _content_digest(record),
+                "case_id": record.case_id,
+                "group_id": record.group_id,
+            }
+        ).encode()
         return Outcome("accepted", event_id, record.crossing, record.returned_at)
 
     async def reject(

@@ -3,6 +3,12 @@
 A valid submission is published to ``returns-inbound`` and answered 202 with its
 ``event_id``, which is deterministic, so a re-sent submission gets the original
 ``event_id`` back; the ``returns-inbound`` agent then de-duplicates it like any other.
+
+Before forwarding, the request is judged against the idempotency table this worker
+holds, so that a conflicting resubmission or a correction that changes identity is
+answered 422 instead of 202. The table only holds this worker's partitions and is
+written once the agent has published, so the check is best-effort: what it misses,
+the agent still records on ``intake-rejected``.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from opentelemetry.trace import SpanKind
 from schemas.codec import FieldError
 from schemas.rejections import SubmissionOrigin
 from services.intake.auth import TokenRegistry
-from services.intake.handling import IntakeHandler, person_returned_id
+from services.intake.handling import IntakeHandler, check_against_seen, person_returned_id
 from services.intake.openapi import openapi_document
 from services.intake.validation import Rejected, validate_submission
 from services.runtime import telemetry
@@ -72,7 +78,14 @@ def register_routes(
                 return self.json(_errors_body(result), status=422)
             record = result.record
             trace.get_current_span().set_attribute("returns.crossing", record.crossing)
-            await forward(raw, record.group_id, record.crossing)
+            check = check_against_seen(record, handler.seen)
+            if check.problems:
+                rejected = Rejected(check.problems, record.source, record.submission_id)
+                await handler.reject(raw, None, origin, now, rejected)
+                return self.json(_errors_body(rejected), status=422)
+            if check.verdict == "new":
+                await forward(raw, record.group_id, record.crossing)
+            # A known identical re-send is already published: nothing to forward.
             event_id = person_returned_id(record.source, record.submission_id)
             return self.json({"status": "accepted", "event_id": event_id}, status=202)
 

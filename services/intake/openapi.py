@@ -26,6 +26,25 @@ _ERRORS = {
 }
 
 
+_CORRECTIONS = (
+    "To correct an accepted submission, send a new submission with its own new "
+    "submission_id, the same source, case_id and group_id, and `corrects` set to the "
+    "submission_id it replaces; it answers 202 with its own event_id. The corrected "
+    "submission need not have arrived yet."
+)
+
+_UNPROCESSABLE = (
+    "Every field error. Besides the schema's codes and the business rules "
+    "(`crossing_not_designated`, `returned_at_in_future`, `born_in_future`, "
+    "`implausible_age`, `unknown_language`, `unknown_country`, `source_mismatch`): "
+    "`conflicting_resubmission` (field `submission_id`: this submission_id was already "
+    "accepted with other content; send a correction instead), `correction_of_itself` "
+    "(field `corrects`: names the record's own submission_id) and "
+    "`correction_changes_identity` (field `case_id` or `group_id`: differs from the "
+    "corrected submission's)."
+)
+
+
 def openapi_document(max_body: int) -> dict[str, Any]:
     submission = PersonReturned.model_json_schema(ref_template="#/components/schemas/{model}")
     components = submission.pop("$defs", {})
@@ -39,7 +58,9 @@ def openapi_document(max_body: int) -> dict[str, Any]:
             "version": "1",
             "description": (
                 "Submit one person returned under INA 235(b)(2)(C). A re-sent submission "
-                "(same source and submission_id) answers 202 with the original event_id."
+                "(same source and submission_id, same content) answers 202 with the original "
+                "event_id; with other content it answers 422 `conflicting_resubmission` and "
+                "the first version stands. " + _CORRECTIONS
             ),
         },
         "components": {
@@ -77,7 +98,7 @@ def openapi_document(max_body: int) -> dict[str, Any]:
                         },
                         "401": {"description": "Missing or invalid bearer token"},
                         "413": {"description": "Body too large", "content": json_errors},
-                        "422": {"description": "Every field error", "content": json_errors},
+                        "422": {"description": _UNPROCESSABLE, "content": json_errors},
                     },
                 }
             },

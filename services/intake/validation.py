@@ -48,10 +48,23 @@ def validate_submission(raw: bytes, reference: Reference, now: datetime) -> Acce
 def business_problems(
     record: PersonReturned, reference: Reference, now: datetime
 ) -> list[FieldError]:
-    """Rules beyond the schema: designated crossing, plausible dates, known codes."""
+    """Rules beyond the schema: designated crossing, plausible dates, known codes.
+
+    Whether a correction keeps the identity of the submission it corrects needs what
+    intake accepted before, so ``handling`` judges that, not this pure function.
+    """
     problems = []
     if record.crossing not in reference.crossing_codes:
         problems.append(_not_designated(record.crossing, reference))
+    if record.corrects == record.submission_id:
+        problems.append(
+            FieldError(
+                "corrects",
+                "correction_of_itself",
+                "names this record's own submission_id; a correction needs a new "
+                "submission_id and `corrects` set to the one it replaces",
+            )
+        )
     problems += _date_problems(record, now)
     problems += [
         FieldError(f"person.languages.{i}", "unknown_language", "is not a known ISO 639-3 code")

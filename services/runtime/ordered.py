@@ -353,6 +353,14 @@ def _end(consumer: Any, partition: Any) -> int:
     return end if isinstance(end, int) else 0
 
 
+def read_to_end(app: faust.App, window: SettlementWindow[Any], partition: Any) -> bool:
+    """Whether the agent reading through `window` has handled every record of `partition`
+    up to its end as last fetched (an empty partition counts as read)."""
+    end = _end(cast(Any, app.consumer), partition)
+    expected = window.expected(partition)
+    return end == 0 if expected is None else expected >= end and not window.waiting()
+
+
 def _assigned(consumer: Any, topics: set[str]) -> list[Any]:
     try:
         return [tp for tp in consumer.assignment() if tp.topic in topics]
@@ -385,16 +393,19 @@ async def admitted(
         watch.cancel()
 
 
-async def contiguous(app: faust.App, stream: faust.StreamT[Any]) -> AsyncIterator[Any]:
+async def contiguous(
+    app: faust.App, stream: faust.StreamT[Any], window: SettlementWindow[Any] | None = None
+) -> AsyncIterator[Any]:
     """The events of `stream`, each partition's offsets one after another, for an agent
     that handles one event at a time.
 
     An event is acked once the agent's body has finished with it and asks for the next;
     if the body raises, that event and everything after it stay unacked, to be read
     again. A partition whose next offset never arrived is read again from that offset
-    (`watch_for_lost_tails` catches the holes no later record shows).
+    (`watch_for_lost_tails` catches the holes no later record shows). Pass `window`
+    to ask it later how far the agent has read (`read_to_end`).
     """
-    window = ordered_acks(app)
+    window = window or ordered_acks(app)
     async for event in admitted(app, window, stream):
         message = event.message
         entry = window.track(message.tp, message.offset, event, pending=1)

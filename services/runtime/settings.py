@@ -39,6 +39,7 @@ class Settings:
     web_port: int | None = None
     worker_name: str = "1"
     group_wait_minutes: float = 10.0
+    group_grace_seconds: float = 30.0
     log_level: str = "info"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -56,6 +57,7 @@ class Settings:
             web_port=int(port) if port else None,
             worker_name=_env("RETURNS_WORKER_NAME", cls.worker_name),
             group_wait_minutes=float(_env("RETURNS_GROUP_WAIT_MINUTES", "10")),
+            group_grace_seconds=float(_env("RETURNS_GROUP_GRACE_SECONDS", "30")),
             log_level=_env("RETURNS_LOG_LEVEL", cls.log_level),
         )
 

@@ -21,12 +21,13 @@ from services.runtime.faust_app import (
     send_event,
 )
 from services.runtime.instrument import observed
-from services.runtime.ordered import contiguous
+from services.runtime.ordered import contiguous, ordered_acks, read_to_end
 from services.screening.desk import ScreeningDesk
 from services.screening.ruleset import RuleSet, load_rule_set
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
+TABLES = {"groups": "screening-groups", "open": "open-groups", "watermarks": "arrival-watermarks"}
 
 
 def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
@@ -36,25 +37,24 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
     screened = contract_topic(app, runtime, "screened")
     clock = contract_topic(app, runtime, "screening-clock")
     tables = {
-        name: app.Table(
-            f"{name}-groups" if name != "watermarks" else name,
-            key_type=str,
-            value_type=bytes,
-            partitions=partitions,
-        )
-        for name in ("pending", "decided", "watermarks")
+        name: app.Table(table, key_type=str, value_type=bytes, partitions=partitions)
+        for name, table in TABLES.items()
     }
 
     async def emit(envelope: Envelope[Any]) -> None:
         await send_event(screened, "screened", runtime, envelope)
 
-    window = timedelta(minutes=runtime.settings.group_wait_minutes)
-    desk = ScreeningDesk(rule_set or load_rule_set("2021-12"), window, tables, emit)  # type: ignore[arg-type]
+    settings = runtime.settings
+    window = timedelta(minutes=settings.group_wait_minutes)
+    grace = timedelta(seconds=settings.group_grace_seconds)
+    rules = rule_set or load_rule_set("2021-12")
+    desk = ScreeningDesk(rules, window, tables, emit, grace)  # type: ignore[arg-type]
     lock = asyncio.Lock()  # the member agent and the clock agent share the tables
+    members_read = ordered_acks(app)
 
     @app.agent(source, name="screening-members")
     async def screen_members(stream: faust.StreamT[bytes]) -> None:
-        async for event in contiguous(app, stream):
+        async for event in contiguous(app, stream, members_read):
             message = event.message
             with observed(runtime.settings, "screening", "gather", message) as seen:
                 try:
@@ -82,17 +82,20 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
     @app.agent(clock, name="screening-clock")
     async def tick(stream: faust.StreamT[bytes]) -> None:
         async for event in contiguous(app, stream):
-            wall_now = datetime.fromisoformat(event.message.value.decode())
+            arrival_clock = datetime.fromisoformat(event.message.value.decode())
             async with lock:
-                await desk.close_due(event.message.partition, None, wall_now)
+                await desk.close_due(event.message.partition, arrival_clock)
 
     @app.timer(interval=TICK_SECONDS)  # type: ignore[untyped-decorator]
     async def send_ticks() -> None:
+        # A tick stands for "every member that arrived by now has been read": it is sent
+        # only for partitions read to their end, so that a backlog (a restart, a burst)
+        # never closes a group whose members are still waiting to be read.
         if not is_ready(app):
             return
         now = datetime.now(UTC).isoformat().encode()
         for tp in app.consumer.assignment():
-            if tp.topic == clock.get_topic_name():
+            if tp.topic == source.get_topic_name() and read_to_end(app, members_read, tp):
                 await clock.send(value=now, partition=tp.partition)
 
     register_health(app, runtime)

@@ -1,38 +1,57 @@
-"""The screening desk: members in, one decision per group out, state in tables.
+"""The screening desk: members in, one live decision per group out, state in tables.
 
-The tables are changelog-backed faust tables in the service, plain dicts in tests.
+The tables are changelog-backed faust tables in the service, plain dicts in tests:
+- ``groups``: group id -> `GroupFile` (its records and its live decision);
+- ``open``: group id -> "<partition> <due time>" for groups not yet decided, so that
+  finding the due ones reads a short line per open group, not its records;
+- ``watermarks``: "p<partition>" -> the latest arrival read on the partition.
+
 Only the agent that owns a partition calls the desk for that partition.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Link
 
+from schemas.decisions import GatherWindow
 from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
 from schemas.person import PersonReturned
 from services.runtime import instrument, telemetry
-from services.screening.grouping import DecidedGroup, PendingGroup, new_pending
+from services.screening.grouping import (
+    DecisionTaken,
+    GroupFile,
+    MemberRecord,
+    member_record,
+    new_group,
+    window_of,
+)
 from services.screening.rules import decide_group
 from services.screening.ruleset import RuleSet
 
-PRODUCER = "screening/0.1.0"
+PRODUCER = "screening/0.2.0"
 Emit = Callable[[Envelope[Any]], Awaitable[Any]]
 Table = MutableMapping[str, bytes]
 
 
 class ScreeningDesk:
     def __init__(
-        self, rules: RuleSet, window: timedelta, tables: dict[str, Table], emit: Emit
+        self,
+        rules: RuleSet,
+        window: timedelta,
+        tables: dict[str, Table],
+        emit: Emit,
+        grace: timedelta = timedelta(seconds=30),
     ) -> None:
         self.rules = rules
         self.window = window
-        self.pending = tables["pending"]
-        self.decided = tables["decided"]
+        self.grace = grace
+        self.groups = tables["groups"]
+        self.open = tables["open"]
         self.watermarks = tables["watermarks"]
         self.emit = emit
         self.tracer = telemetry.tracer("returns.screening")
@@ -44,98 +63,117 @@ class ScreeningDesk:
         partition: int,
         traceparent: str | None,
     ) -> None:
-        """Add a member to its group; decide the group when it is complete or due."""
+        """Add a member's record to its group; decide or re-decide the group when due."""
         member = envelope.data
-        previous = self.decided.get(member.group_id)
-        if previous is not None:
-            await self._late_member(DecidedGroup.model_validate_json(previous), envelope)
-            return
-        current = self.pending.get(member.group_id)
-        group = (
-            PendingGroup.model_validate_json(current).with_member(
-                envelope, raw, self.window, traceparent
-            )
-            if current is not None
-            else new_pending(envelope, raw, partition, self.window, datetime.now(UTC), traceparent)
-        )
-        self.pending[member.group_id] = group.model_dump_json().encode()
-        if group.is_complete():
-            await self._close(group)
-        await self.close_due(
-            partition, self._advance_watermark(partition, member.returned_at), None
-        )
+        record = member_record(envelope, raw, traceparent)
+        stored = self.groups.get(member.group_id)
+        group = GroupFile.model_validate_json(stored) if stored is not None else None
+        if group is not None and group.knows(envelope.event_id):
+            pass  # a copy of a record already taken
+        elif group is None:
+            await self._store(new_group(record, partition, member.crossing, member.group_id))
+        else:
+            await self._take_into(group.with_record(record), record)
+        await self.close_due(partition, self._advance_watermark(partition, record.arrived_at))
 
-    async def close_due(
-        self, partition: int, watermark: datetime | None, wall_now: datetime | None
-    ) -> None:
-        """Decide every group of ``partition`` whose window has passed."""
+    async def close_due(self, partition: int, arrival_clock: datetime) -> None:
+        """Decide every open group of ``partition`` whose window ran out by ``arrival_clock``."""
         due = []
-        for raw in list(self.pending.values()):
-            group = PendingGroup.model_validate_json(raw)
-            if group.partition == partition and group.is_due(watermark, wall_now, self.window):
-                due.append(group)
-        for group in sorted(due, key=lambda g: (g.deadline, g.group_id)):
-            await self._close(group)
+        for group_id, line in list(self.open.items()):
+            owner, due_at = line.decode().split(" ", 1)
+            if (
+                int(owner) == partition
+                and arrival_clock >= datetime.fromisoformat(due_at) + self.grace
+            ):
+                due.append((due_at, group_id))
+        for _, group_id in sorted(due):
+            group = GroupFile.model_validate_json(self.groups[group_id])
+            await self._first_decision(group, window_of(group, self.window, arrival_clock, False))
 
-    async def _late_member(self, record: DecidedGroup, envelope: Envelope[PersonReturned]) -> None:
-        if envelope.event_id in record.member_events:
-            return  # a copy of a member already decided
-        # A late member gets its own decision, pointing at the group's earlier one.
-        await self._decide([envelope], {}, after=record.event_id)
-        updated = record.model_copy(
-            update={"member_events": [*record.member_events, envelope.event_id]}
+    async def _store(self, group: GroupFile) -> None:
+        if group.is_complete():
+            closed = max(record.arrived_at for record in group.records)
+            await self._first_decision(group, window_of(group, self.window, closed, True))
+            return
+        self.groups[group.group_id] = group.model_dump_json().encode()
+        self.open[group.group_id] = (
+            f"{group.partition} {group.due_at(self.window).isoformat()}".encode()
         )
-        self.decided[envelope.data.group_id] = updated.model_dump_json().encode()
 
-    async def _close(self, group: PendingGroup) -> None:
-        event_id, decision = await self._decide(group.envelopes(), group.traces, after=None)
-        record = DecidedGroup(
-            event_id=event_id, decision=decision, member_events=sorted(group.members)
+    async def _take_into(self, group: GroupFile, record: MemberRecord) -> None:
+        if group.decided is None:
+            await self._store(group)
+        elif not group.changed_since_decision():
+            # A record that changes nothing (a second record of a member already counted).
+            self.groups[group.group_id] = group.model_dump_json().encode()
+        else:
+            await self._redecide(group)
+
+    async def _first_decision(self, group: GroupFile, window: GatherWindow) -> None:
+        decided = await self._decide(group, window, previous=None)
+        self.groups[group.group_id] = (
+            group.model_copy(update={"decided": decided}).model_dump_json().encode()
         )
-        self.decided[group.group_id] = record.model_dump_json().encode()
-        del self.pending[group.group_id]
+        self.open.pop(group.group_id, None)
+
+    async def _redecide(self, group: GroupFile) -> None:
+        assert group.decided is not None
+        decided = await self._decide(group, group.decided.window, previous=group.decided)
+        self.groups[group.group_id] = (
+            group.model_copy(update={"decided": decided}).model_dump_json().encode()
+        )
 
     async def _decide(
-        self, members: list[Envelope[PersonReturned]], traces: dict[str, str], after: str | None
-    ) -> tuple[str, str]:
-        decision = decide_group([m.data for m in members], self.rules)
-        if after is not None:
-            decision = decision.model_copy(update={"decided_after": after})
-        causes = digest_of([m.event_id for m in members])
+        self, group: GroupFile, window: GatherWindow, previous: DecisionTaken | None
+    ) -> DecisionTaken:
+        members = group.current()
+        envelopes = [record.envelope() for record in members]
+        revision = previous.revision + 1 if previous else 1
+        decision = decide_group([m.data for m in envelopes], self.rules).model_copy(
+            update={
+                "supersedes": previous.event_id if previous else None,
+                "revision": revision,
+                "window": window,
+            }
+        )
+        member_events = tuple(record.event_id for record in members)
+        causes = digest_of(list(member_events))
         envelope = make_envelope(
             decision,
             event_id=event_id_for("screened", causes),
             producer=PRODUCER,
             correlation_id=decision.group_id,
             causation_id=causes,
-            crossing=members[0].data.crossing,
+            crossing=group.crossing,
         )
-        parent, links = _trace_of(members, traces)
+        parent, links = _trace_of(members)
         with self.tracer.start_as_current_span("screening.decide", context=parent, links=links):
             instrument.decided("screening", decision.decision, envelope.crossing)
-            trace.get_current_span().set_attribute("returns.members", len(decision.members))
+            span = trace.get_current_span()
+            span.set_attribute("returns.members", len(decision.members))
+            span.set_attribute("returns.revision", revision)
             await self.emit(envelope)
-        return envelope.event_id, decision.decision
+        return DecisionTaken(
+            event_id=envelope.event_id,
+            decision=decision.decision,
+            revision=revision,
+            window=window,
+            member_events=member_events,
+        )
 
-    def _advance_watermark(self, partition: int, returned_at: datetime) -> datetime:
+    def _advance_watermark(self, partition: int, arrived_at: datetime) -> datetime:
         key = f"p{partition}"
         seen = self.watermarks.get(key)
-        mark = max(datetime.fromisoformat(seen.decode()), returned_at) if seen else returned_at
+        mark = max(datetime.fromisoformat(seen.decode()), arrived_at) if seen else arrived_at
         self.watermarks[key] = mark.isoformat().encode()
         return mark
 
 
-def _trace_of(
-    members: list[Envelope[PersonReturned]], traces: dict[str, str]
-) -> tuple[Any, list[Link]]:
+def _trace_of(members: list[MemberRecord]) -> tuple[Any, list[Link]]:
     """Continue the first member's trace; link the other members' traces."""
-    if not traces:
+    traced = sorted((r for r in members if r.trace), key=lambda r: (r.arrived_at, r.event_id))
+    if not traced:
         return None, []
-    ordered = sorted(members, key=lambda m: (m.data.returned_at, m.event_id))
-    contexts = [
-        telemetry.extract([("traceparent", traces[m.event_id].encode())])
-        for m in ordered
-        if m.event_id in traces
-    ]
+    contexts = [telemetry.extract([("traceparent", r.trace.encode())]) for r in traced if r.trace]
     links = [Link(trace.get_current_span(context).get_span_context()) for context in contexts[1:]]
     return contexts[0], links

@@ -1,14 +1,20 @@
-"""Gathering a group's members until it is complete or its wait window has passed.
+"""Gathering a group's members on arrival time, and which record of each member counts.
 
-Pure bookkeeping on plain values; the agent keeps them in changelog-backed tables.
+Pure bookkeeping on plain values; the desk keeps them in changelog-backed tables.
 
-When is a group due?
-- complete: as many distinct members (case ids) as its ``group_size``;
-- by event time: the partition's watermark (the latest ``returned_at`` seen on it)
-  has passed the earliest member's ``returned_at`` plus the window; a replay of the
-  same log therefore closes the same groups at the same point;
-- by processing time, for a stalled stream: the window has passed on the wall clock
-  since the first member arrived. A periodic tick per partition checks this.
+A member's arrival time is its ``person-returned`` event's ``occurred_at``: when intake
+accepted it. ``returned_at`` says when the US returned the person, which is often hours
+before the record reaches us, so it plays no part in gathering (docs/CONTRACT.md,
+"Arrival time"; docs/adr/0012-arrival-time-and-supersession.md).
+
+When is a group's first decision taken?
+- complete: as many distinct members (case ids) as its largest ``group_size``;
+- its window ran out: ``window`` after its first member's arrival, plus ``grace`` for the
+  skew between intake workers' clocks, the partition's arrival watermark (the latest
+  arrival read on it) or a clock tick for a stalled stream has passed. Both are in the
+  log, so a replay closes the same groups at the same points.
+
+After that, every new member or corrected record re-decides the whole group.
 """
 
 from __future__ import annotations
@@ -18,91 +24,113 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from schemas.codec import decode
-from schemas.envelope import Envelope
+from schemas.decisions import GatherWindow
+from schemas.envelope import Envelope, event_id_for
 from schemas.person import PersonReturned
 
 
-class PendingGroup(BaseModel):
-    """A group still waiting for members; stored as JSON in the ``pending`` table."""
+class _Stored(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    model_config = ConfigDict(frozen=True)
+
+class MemberRecord(_Stored):
+    """One ``person-returned`` event of the group, as taken."""
+
+    event_id: str
+    case_id: str
+    group_size: int
+    arrived_at: datetime
+    corrects: str | None  # the event id of the record this one replaces
+    raw: str  # the envelope, as read
+    trace: str | None = None  # its traceparent, to continue its trace
+
+    def envelope(self) -> Envelope[PersonReturned]:
+        return decode(self.raw.encode(), PersonReturned)
+
+
+class DecisionTaken(_Stored):
+    """The group's live decision: its event, and the members it was taken on."""
+
+    event_id: str
+    decision: str
+    revision: int
+    window: GatherWindow
+    member_events: tuple[str, ...]
+
+
+class GroupFile(_Stored):
+    """Everything screening keeps of one group, stored as JSON in the ``groups`` table."""
 
     group_id: str
     partition: int
     crossing: str
-    group_size: int
-    deadline: datetime  # event time: earliest returned_at + window
-    first_seen: datetime  # wall clock, for stalled streams
-    members: dict[str, str]  # event_id -> the person-returned envelope (JSON)
-    case_ids: list[str]  # distinct, so completeness needs no decoding
-    traces: dict[str, str] = {}  # event_id -> the member's traceparent, to continue its trace
+    opened_at: datetime  # the first member's arrival
+    records: tuple[MemberRecord, ...]  # every distinct record taken, in arrival order
+    decided: DecisionTaken | None = None
 
-    def with_member(
-        self,
-        envelope: Envelope[PersonReturned],
-        raw: bytes,
-        window: timedelta,
-        traceparent: str | None = None,
-    ) -> PendingGroup:
-        if envelope.event_id in self.members:
-            return self
-        member = envelope.data
-        case_ids = sorted({*self.case_ids, member.case_id})
-        return self.model_copy(
-            update={
-                "members": {**self.members, envelope.event_id: raw.decode()},
-                "case_ids": case_ids,
-                "traces": _with_trace(self.traces, envelope.event_id, traceparent),
-                "group_size": max(self.group_size, member.group_size),
-                "deadline": min(self.deadline, member.returned_at + window),
-            }
-        )
+    def knows(self, event_id: str) -> bool:
+        return any(record.event_id == event_id for record in self.records)
 
-    def envelopes(self) -> list[Envelope[PersonReturned]]:
-        return [decode(raw.encode(), PersonReturned) for raw in self.members.values()]
+    def with_record(self, record: MemberRecord) -> GroupFile:
+        opened = min(self.opened_at, record.arrived_at)
+        return self.model_copy(update={"records": (*self.records, record), "opened_at": opened})
+
+    def current(self) -> list[MemberRecord]:
+        """Each member's record that counts: not corrected, and the first to arrive."""
+        corrected = {record.corrects for record in self.records if record.corrects}
+        kept: dict[str, MemberRecord] = {}
+        for record in sorted(self.records, key=lambda r: (r.arrived_at, r.event_id)):
+            if record.event_id not in corrected:
+                kept.setdefault(record.case_id, record)
+        return [kept[case_id] for case_id in sorted(kept)]
 
     def is_complete(self) -> bool:
-        return len(self.case_ids) >= self.group_size
+        current = self.current()
+        return len(current) >= max((record.group_size for record in current), default=1)
 
-    def is_due(
-        self, watermark: datetime | None, wall_now: datetime | None, window: timedelta
-    ) -> bool:
-        if watermark is not None and watermark >= self.deadline:
+    def due_at(self, window: timedelta) -> datetime:
+        return self.opened_at + window
+
+    def changed_since_decision(self) -> bool:
+        if self.decided is None:
             return True
-        return wall_now is not None and wall_now >= self.first_seen + window
+        return tuple(record.event_id for record in self.current()) != self.decided.member_events
 
 
-def _with_trace(traces: dict[str, str], event_id: str, traceparent: str | None) -> dict[str, str]:
-    return {**traces, event_id: traceparent} if traceparent else traces
-
-
-def new_pending(
-    envelope: Envelope[PersonReturned],
-    raw: bytes,
-    partition: int,
-    window: timedelta,
-    wall_now: datetime,
-    traceparent: str | None = None,
-) -> PendingGroup:
+def member_record(
+    envelope: Envelope[PersonReturned], raw: bytes, traceparent: str | None
+) -> MemberRecord:
     member = envelope.data
-    return PendingGroup(
-        group_id=member.group_id,
-        partition=partition,
-        crossing=member.crossing,
+    corrects = (
+        event_id_for("person-returned", member.source, member.corrects) if member.corrects else None
+    )
+    return MemberRecord(
+        event_id=envelope.event_id,
+        case_id=member.case_id,
         group_size=member.group_size,
-        deadline=member.returned_at + window,
-        first_seen=wall_now,
-        members={envelope.event_id: raw.decode()},
-        case_ids=[member.case_id],
-        traces=_with_trace({}, envelope.event_id, traceparent),
+        arrived_at=envelope.occurred_at,
+        corrects=corrects,
+        raw=raw.decode(),
+        trace=traceparent,
     )
 
 
-class DecidedGroup(BaseModel):
-    """What is kept of a decided group: enough to recognise late or repeated members."""
+def new_group(record: MemberRecord, partition: int, crossing: str, group_id: str) -> GroupFile:
+    return GroupFile(
+        group_id=group_id,
+        partition=partition,
+        crossing=crossing,
+        opened_at=record.arrived_at,
+        records=(record,),
+    )
 
-    model_config = ConfigDict(frozen=True)
 
-    event_id: str
-    decision: str
-    member_events: list[str]
+def window_of(
+    group: GroupFile, window: timedelta, closed_at: datetime, complete: bool
+) -> GatherWindow:
+    return GatherWindow(
+        opened_at=group.opened_at,
+        minutes=window.total_seconds() / 60,
+        closed_at=closed_at,
+        closed_by="complete" if complete else "window",
+    )

@@ -76,7 +76,7 @@ def running_stack(runtime: Runtime, workdir: Path, wait_minutes: str = "0.25") -
         "screening",
         runtime,
         workdir / "screening.log",
-        env_extra={"RETURNS_GROUP_WAIT_MINUTES": wait_minutes},
+        env_extra={"RETURNS_GROUP_WAIT_MINUTES": wait_minutes, "RETURNS_GROUP_GRACE_SECONDS": "2"},
     )
     intake.start(wait=False)
     screening.start(wait=False)

@@ -98,17 +98,17 @@ def test_an_incomplete_group_is_referred_when_its_window_passes(stack: Stack) ->
     assert [(r.case_id, r.code) for r in decision.data.reasons] == [(None, "GROUP_INCOMPLETE")]
 
 
-def test_a_member_arriving_after_the_decision_gets_its_own_pointing_at_it(stack: Stack) -> None:
+def test_a_member_arriving_after_the_decision_re_decides_the_whole_group(stack: Stack) -> None:
     family = family_of_three("G-LATE-0001")
     for record in family[1:]:
         stack.post(record)
     [first] = stack.events_for("screened", "G-LATE-0001", timeout=60)
     stack.post(family[0])
     decisions = stack.events_for("screened", "G-LATE-0001", at_least=2, timeout=60)
-    late = decisions[-1]
-    assert late.data.decided_after == first.event_id
-    assert [m.case_id for m in late.data.members] == ["A212345671"]
-    assert late.data.decision == "declined"  # she is pregnant: Mexico's criteria still apply
+    whole = decisions[-1]
+    assert (whole.data.supersedes, whole.data.revision) == (first.event_id, 2)
+    assert [m.case_id for m in whole.data.members] == ["A212345671", "A212345672", "A212345673"]
+    assert whole.data.decision == "declined"  # she is pregnant: the family stays together
 
 
 @pytest.mark.parametrize(

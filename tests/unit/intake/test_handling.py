@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from schemas import Envelope, IntakeRejected, PersonReturned, SubmissionOrigin
-from services.intake.handling import IntakeHandler, person_returned_id
+from schemas.codec import decode_data
+from services.intake.handling import (
+    IntakeHandler,
+    check_against_seen,
+    person_returned_id,
+    seen_key,
+)
 from services.reference import load_reference
 from tests.unit.contracts.samples import as_bytes, submission
 
@@ -70,7 +77,120 @@ async def test_a_changed_resubmission_keeps_the_first_and_records_the_conflict(
     assert outcome.status == "duplicate"
     assert len(emit.on("person-returned")) == 1
     [rejection] = emit.on("intake-rejected")
-    assert [r.code for r in rejection.data.reasons] == ["conflicting_resubmission"]
+    [reason] = rejection.data.reasons
+    assert (reason.field, reason.code) == ("submission_id", "conflicting_resubmission")
+    assert "send a correction" in reason.message
+    assert "`corrects`" in reason.message
+
+
+ORIGINAL = "cbp-elp-2026-11-27-000981"
+
+
+def correction(**changes: Any) -> dict[str, Any]:
+    """A correction of the sample submission: the mother is in fact pregnant."""
+    fields: dict[str, Any] = {
+        "submission_id": "cbp-elp-2026-11-27-000981-c1",
+        "corrects": ORIGINAL,
+        "declared__pregnant": True,
+    }
+    return submission(**(fields | changes))
+
+
+async def test_a_correction_is_published_under_its_own_id_naming_the_original(
+    handler: IntakeHandler, emit: Recorder
+) -> None:
+    await handler.handle(as_bytes(submission()), None, KAFKA, NOW)
+    outcome = await handler.handle(as_bytes(correction()), None, KAFKA, NOW)
+    original, corrected = emit.on("person-returned")
+    assert outcome.status == "accepted"
+    assert corrected.event_id == person_returned_id("cbp-elp", "cbp-elp-2026-11-27-000981-c1")
+    assert corrected.event_id != original.event_id
+    assert isinstance(corrected.data, PersonReturned)
+    assert corrected.data.corrects == ORIGINAL
+    assert corrected.data.declared.pregnant is True
+    assert corrected.correlation_id == "G-2026-000123"
+    assert not emit.on("intake-rejected")
+
+
+async def test_a_correction_of_an_unknown_original_is_accepted(
+    handler: IntakeHandler, emit: Recorder
+) -> None:
+    outcome = await handler.handle(as_bytes(correction()), None, KAFKA, NOW)
+    assert outcome.status == "accepted"
+    [event] = emit.on("person-returned")
+    assert event.data.corrects == ORIGINAL
+
+
+async def test_a_correction_of_itself_is_rejected(handler: IntakeHandler, emit: Recorder) -> None:
+    outcome = await handler.handle(as_bytes(submission(corrects=ORIGINAL)), None, KAFKA, NOW)
+    assert outcome.status == "rejected"
+    [rejection] = emit.on("intake-rejected")
+    assert [(r.field, r.code) for r in rejection.data.reasons] == [
+        ("corrects", "correction_of_itself")
+    ]
+    assert not emit.on("person-returned")
+
+
+@pytest.mark.parametrize(
+    ("changes", "fields"),
+    [
+        pytest.param({"case_id": "A299999999"}, ["case_id"], id="other-case"),
+        pytest.param({"group_id": "G-2026-000999"}, ["group_id"], id="other-group"),
+        pytest.param(
+            {"case_id": "A299999999", "group_id": "G-2026-000999"},
+            ["case_id", "group_id"],
+            id="both",
+        ),
+    ],
+)
+async def test_a_correction_that_changes_identity_is_rejected(
+    handler: IntakeHandler, emit: Recorder, changes: dict[str, Any], fields: list[str]
+) -> None:
+    await handler.handle(as_bytes(submission()), None, KAFKA, NOW)
+    outcome = await handler.handle(as_bytes(correction(**changes)), None, KAFKA, NOW)
+    assert outcome.status == "rejected"
+    assert len(emit.on("person-returned")) == 1
+    [rejection] = emit.on("intake-rejected")
+    assert [(r.field, r.code) for r in rejection.data.reasons] == [
+        (name, "correction_changes_identity") for name in fields
+    ]
+    assert rejection.data.submission_id == "cbp-elp-2026-11-27-000981-c1"
+
+
+async def test_an_original_stored_before_corrections_existed_is_not_compared(
+    emit: Recorder,
+) -> None:
+    seen = {seen_key("cbp-elp", ORIGINAL): b'{"event_id": "e", "digest": "d"}'}
+    handler = IntakeHandler(load_reference(), seen, emit)
+    outcome = await handler.handle(as_bytes(correction(case_id="A299999999")), None, KAFKA, NOW)
+    assert outcome.status == "accepted"
+
+
+async def test_the_seen_record_keeps_the_identity_a_correction_is_held_to(
+    handler: IntakeHandler,
+) -> None:
+    await handler.handle(as_bytes(submission()), None, KAFKA, NOW)
+    stored = json.loads(handler.seen[seen_key("cbp-elp", ORIGINAL)])
+    assert (stored["case_id"], stored["group_id"]) == ("A212345678", "G-2026-000123")
+    assert set(stored) == {"event_id", "digest", "case_id", "group_id"}
+
+
+async def test_what_http_decides_before_forwarding(handler: IntakeHandler) -> None:
+    """The HTTP view answers 422 on a problem, 202 without forwarding on a duplicate."""
+
+    def check(record: dict[str, Any]) -> tuple[str, list[str]]:
+        result = check_against_seen(decode_data(as_bytes(record), PersonReturned), handler.seen)
+        return result.verdict, [p.code for p in result.problems]
+
+    assert check(submission()) == ("new", [])
+    await handler.handle(as_bytes(submission()), None, KAFKA, NOW)
+    assert check(submission()) == ("duplicate", [])
+    assert check(submission(group_size=4)) == ("conflict", ["conflicting_resubmission"])
+    assert check(correction()) == ("new", [])
+    assert check(correction(group_id="G-2026-000999")) == (
+        "invalid",
+        ["correction_changes_identity"],
+    )
 
 
 async def test_a_rejection_keeps_the_original_bytes_and_every_reason(

@@ -92,6 +92,12 @@ def test_the_contract_example_is_accepted() -> None:
         ),
         pytest.param({"person__sex": "W"}, ("person.sex", "literal_error"), id="sex-not-FMX"),
         pytest.param(
+            {"corrects": "cbp-elp-2026-11-27-000981"},
+            ("corrects", "correction_of_itself"),
+            id="correction-of-itself",
+        ),
+        pytest.param({"corrects": ""}, ("corrects", "string_too_short"), id="corrects-empty"),
+        pytest.param(
             {"person__role_in_group": "cousin"},
             ("person.role_in_group", "literal_error"),
             id="bad-role",
@@ -102,6 +108,15 @@ def test_each_rule_rejects_with_its_reason(
     changes: dict[str, Any], expected: tuple[str, str]
 ) -> None:
     assert expected in codes(judge(submission(**changes)))
+
+
+def test_a_correction_is_judged_like_any_submission() -> None:
+    correction = submission(submission_id="cbp-elp-2026-11-27-000981-c1")
+    correction["corrects"] = "cbp-elp-2026-11-27-000981"
+    assert isinstance(judge(correction), Accepted)
+    assert codes(judge(correction | {"crossing": "NYC"})) == {
+        ("crossing", "crossing_not_designated")
+    }
 
 
 def test_age_120_is_still_plausible() -> None:
