@@ -102,6 +102,11 @@ bench: kafka-up topics ## Benchmarks (medians, ratios to a plain kafka-python ba
 	@$(PY) -m bench.intake_screening
 	@$(PY) -m bench.notify_delivery
 	@$(PY) bench/replay.py
+	@$(PY) -m bench.family_unity
+
+.PHONY: bench-families
+bench-families: kafka-up ## 1,000 families submitted 0-24 h late in random order: share decided once, whole
+	@$(PY) -m bench.family_unity $(BENCH_ARGS)
 
 .PHONY: bench-replay
 bench-replay: kafka-up ## verify's rate next to plain kafka-python reading the same topics

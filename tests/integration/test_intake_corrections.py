@@ -48,7 +48,15 @@ def test_http_answers_corrections_and_conflicts(
     first = post(original)
     assert first.status_code == 202
     read_topic(runtime.settings, "person-returned", until=lambda rs: len(rs) >= 1, timeout=45)
-    time.sleep(0.5)  # the agent writes its table just after publishing
+    # The agent records the submission in its table just after publishing it, and counts
+    # the outcome after that: once counted, the table knows it.
+    accepted_counted = (
+        'returns_decisions_total{crossing="ELP",kind="accepted",service="intake"} 1.0'
+    )
+    deadline = time.monotonic() + 30
+    while accepted_counted not in httpx.get(f"{intake.url}/metrics", timeout=5).text:
+        assert time.monotonic() < deadline, "intake never counted the accepted submission"
+        time.sleep(0.1)
 
     again = post(original)
     assert (again.status_code, again.json()["event_id"]) == (202, first.json()["event_id"])
