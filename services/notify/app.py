@@ -2,10 +2,11 @@
 
 Three agents, each the only writer of its tables (docs/adr/0006-notify-delivery.md):
 
-- `notify-decisions` reads `screened` and `placed` (same key, same lane, so the same
-  partition and worker) and issues `legal-aid-requested` / `care-requested` through
-  :class:`RequestIssuer`; tables `groups`, `issued`, `load`.
-- `notify-deliveries` reads those requests back and hands them to the partners' lanes
+- `notify-decisions` reads `screened`, `placed` and `placement-withdrawn` (same key,
+  same lane, so the same partition and worker) and issues `legal-aid-requested` /
+  `care-requested` / `request-updated` through :class:`RequestIssuer`; tables
+  `groups`, `issued`, `load`.
+- `notify-deliveries` reads those events back and hands them to the partners' lanes
   through :class:`Dispatcher`. Its stream does not ack by itself: each event is acked,
   in offset order, once all its deliveries are settled, so a committed offset never
   passes an unsettled delivery.
@@ -27,7 +28,7 @@ import httpx
 from faust.web import Request, Response, View
 
 from schemas.codec import EventValidationError, decode
-from schemas.decisions import Placed, Screened
+from schemas.decisions import Placed, PlacementWithdrawn, Screened
 from schemas.envelope import Envelope
 from schemas.requests import NotificationDelivered
 from services.notify.config import NotifyConfig
@@ -55,7 +56,7 @@ from services.runtime.ordered import Tracked, admitted, contiguous, ordered_acks
 
 log = logging.getLogger(__name__)
 PRODUCER = producer_name("notify")
-REQUESTS = ("legal-aid-requested", "care-requested")
+REQUESTS = ("legal-aid-requested", "care-requested", "request-updated")
 TABLES = ("groups", "issued", "load", "delivered")
 
 
@@ -134,7 +135,7 @@ def _issuer(
 def _wire_decisions(
     app: faust.App, runtime: Runtime, issuer: RequestIssuer, handed: list[asyncio.Future[None]]
 ) -> None:
-    source = contract_topics(app, runtime, "screened", "placed")
+    source = contract_topics(app, runtime, "screened", "placed", "placement-withdrawn")
     window = ordered_acks(app)
     crashing: set[asyncio.Future[Any]] = set()
 
@@ -178,6 +179,10 @@ async def _issue(issuer: RequestIssuer, runtime: Runtime, message: Any) -> str |
             screened = decode(message.value, Screened)
             await issuer.on_screened(screened, message.partition)
             return screened.crossing
+        if message.topic == runtime.settings.topic("placement-withdrawn"):
+            withdrawal = decode(message.value, PlacementWithdrawn)
+            await issuer.on_withdrawn(withdrawal, message.partition)
+            return withdrawal.crossing
         placed = decode(message.value, Placed)
         await issuer.on_placed(placed, message.value, message.partition)
         return placed.crossing

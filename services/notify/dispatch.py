@@ -1,8 +1,9 @@
 """From request events to partner deliveries, and from their outcomes to receipts.
 
 :class:`Dispatcher` takes each `legal-aid-requested` / `care-requested` event notify
-consumed, queues one delivery per subscribed partner that has not had it yet, and puts
-the event in a :class:`SettlementWindow`: the event is acknowledged (and so its offset
+consumed (and each `request-updated`, for the partners subscribed to the updated
+request's type), queues one delivery per subscribed partner that has not had it yet, and
+puts the event in a :class:`SettlementWindow`: the event is acknowledged (and so its offset
 may be committed) only once every one of its deliveries is settled and its receipt is
 on `notification-delivered` or `notification-failed`.
 """
@@ -20,7 +21,12 @@ from schemas.codec import EventValidationError, FieldError, decode_any
 from schemas.envelope import Envelope, make_envelope
 from schemas.requests import NotificationDelivered, NotificationFailed
 from services.notify.delivery import Deliverer, Outcome
-from services.notify.partners import WEBHOOK_EVENT_TYPES, PartnerSubscription, matches
+from services.notify.partners import (
+    DELIVERED_EVENT_TYPES,
+    PartnerSubscription,
+    matches,
+    subscribed_as,
+)
 from services.notify.requests import request_event_id
 from services.runtime.ordered import SettlementWindow, Tracked
 
@@ -32,19 +38,22 @@ _MAX_ERROR = 1000
 
 @dataclass(frozen=True)
 class RequestRef:
-    """What delivery needs to know about a request event: ids, type, crossing, location."""
+    """What delivery needs to know about a request event (or a request's update): ids,
+    type, the type partners subscribe to for it, crossing, location."""
 
     event_id: str
     event_type: str
     group_id: str
     crossing: str | None
     location: str | None
+    subscribed_as: str
 
 
 def read_request(raw: bytes) -> RequestRef:
-    """The request in `raw`; raises `EventValidationError` for anything else."""
+    """The request or `request-updated` in `raw`; raises `EventValidationError` for
+    anything else."""
     envelope = decode_any(raw)
-    if envelope.event_type not in WEBHOOK_EVENT_TYPES:
+    if envelope.event_type not in DELIVERED_EVENT_TYPES:
         got = envelope.event_type
         raise EventValidationError([FieldError("event_type", "not_a_request", f"got {got!r}")])
     return RequestRef(
@@ -53,6 +62,7 @@ def read_request(raw: bytes) -> RequestRef:
         group_id=envelope.data.group_id,
         crossing=envelope.crossing,
         location=envelope.data.location,
+        subscribed_as=subscribed_as(envelope.event_type, envelope.data.model_dump()),
     )
 
 
@@ -170,7 +180,7 @@ class Dispatcher(Generic[T]):
         targets = [
             p
             for p in self._partners
-            if matches(p, request.event_type, request.location)
+            if matches(p, request.subscribed_as, request.location)
             and delivered_key(p.partner_id, request.event_id) not in self._delivered
         ]
         entry = self.window.track(partition, offset, token, len(targets))

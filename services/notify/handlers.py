@@ -1,4 +1,5 @@
-"""From decisions to requests: notify's `screened` and `placed` handling, over plain mappings.
+"""From decisions to requests: notify's `screened`, `placed` and `placement-withdrawn`
+handling, over plain mappings.
 
 The faust agent hands each event to :class:`RequestIssuer` with the partition it came
 from; the issuer reads and writes its tables (any `MutableMapping[str, bytes]`: faust
@@ -8,6 +9,10 @@ Every request is stored under the id of the event that caused it *before* it is
 published, and a reprocessed event re-publishes the stored bytes: the same `event_id`,
 provider and priority, never a second choice made on a different load. `publish` must
 make the table writes durable before it sends (the service flushes the changelogs).
+
+A group's requests follow its live decision and placement: a re-placement or re-decision
+amends or withdraws the open ones (`request-updated`, see changes.py and
+docs/adr/0014-requests-follow-the-live-decision.md).
 """
 
 from __future__ import annotations
@@ -19,14 +24,17 @@ from datetime import datetime
 from typing import Any
 
 from schemas.codec import decode, encode
-from schemas.decisions import Placed, Screened
+from schemas.decisions import Placed, PlacementWithdrawn, Screened
 from schemas.envelope import Envelope, make_envelope, utc_now
-from schemas.requests import CareRequested, LegalAidRequested
+from schemas.requests import CareRequested, LegalAidRequested, RequestUpdated
+from services.notify.changes import Changes, after, replacement, rereferral, withdrawn
 from services.notify.ledger import (
     GroupRecord,
     IssuedRecord,
     IssuedRequest,
+    OpenRequest,
     count_issued,
+    count_withdrawn,
     open_requests,
 )
 from services.notify.requests import (
@@ -34,6 +42,8 @@ from services.notify.requests import (
     care_requests_for_placement,
     legal_aid_for_placement,
     legal_aid_for_referral,
+    placement_priority,
+    referred_for_fear,
     request_event_id,
 )
 from services.reference.models import Reference
@@ -55,7 +65,8 @@ Publish = Callable[[Sequence[Outgoing]], Awaitable[None]]
 
 
 class RequestIssuer:
-    """Issues `legal-aid-requested` and `care-requested` events (CONTRACT.md, "Notify rules")."""
+    """Issues `legal-aid-requested`, `care-requested` and `request-updated` events
+    (CONTRACT.md, "Notify rules")."""
 
     def __init__(
         self,
@@ -75,87 +86,177 @@ class RequestIssuer:
         self._clock = clock
 
     async def on_screened(self, envelope: Envelope[Screened], partition: int) -> None:
-        """Remember the group's decision; request a non-refoulement interview for a fear
-        referral; complete the `placed` events parked while waiting for this decision."""
+        """Make the decision the group's live one; request, amend or withdraw its
+        non-refoulement interview; complete the `placed` events parked for it."""
         decision = envelope.data
-        record = self._group(decision.group_id).with_screened(decision, envelope.event_id)
-        parked = [decode(raw.encode(), Placed) for raw in record.parked]
-        self._groups[decision.group_id] = record.without_parked().to_bytes()
-        stored = self._stored(envelope.event_id)
-        outgoing = stored if stored is not None else self._referral(envelope, partition)
-        assert record.screened is not None
-        for placed in parked:
-            outgoing += self._placement(placed, record.screened, partition)
-        if stored is None and outgoing:
+        record = self._group(decision.group_id)
+        if envelope.event_id in record.screened_event_ids:  # re-delivered: nothing new
+            await self._publish(self._stored(envelope.event_id) or [])
+            return
+        record = record.with_screened(decision, envelope.event_id)
+        if decision.decided_after is not None:  # legacy: a late member decided alone
+            record, outgoing = self._apply(record, Changes(new_legal_aid=True), envelope, partition)
+        else:
+            changes = rereferral(
+                record.open, decision, envelope.event_id, referred_for_fear(decision)
+            )
+            record, outgoing = self._apply(record, changes, envelope, partition)
+        ready, waiting = [], []
+        for raw in record.parked:
+            placed = decode(raw.encode(), Placed)
+            if record.knows_members(placed.data.members, placed.causation_id):
+                ready.append(placed)
+            else:
+                waiting.append(raw)
+        record = record.with_parked_only(waiting)
+        for placed in ready:
+            record, more = self._placement(placed, record, partition)
+            outgoing += more
+        self._groups[decision.group_id] = record.to_bytes()
+        if outgoing:
             self._remember(envelope.event_id, outgoing)
         await self._publish(outgoing)
 
     async def on_placed(self, envelope: Envelope[Placed], raw: bytes, partition: int) -> None:
-        """Request legal aid and vaccinations for a placed group, or park the event until
-        the group's `screened` decision (another topic) has been seen."""
+        """Request legal aid and vaccinations for a placed group (or update them for a
+        re-placed one), or park the event until the group's `screened` decision (another
+        topic) with these members has been seen."""
         stored = self._stored(envelope.event_id)
         if stored is not None:
             await self._publish(stored)
             return
         group_id = envelope.data.group_id
         record = self._group(group_id)
-        if record.screened is None:
-            log.info("placed %s parked: group %s not screened yet", envelope.event_id, group_id)
+        if not record.knows_members(envelope.data.members, envelope.causation_id):
+            log.info(
+                "placed %s parked: decision of group %s not seen yet", envelope.event_id, group_id
+            )
             self._groups[group_id] = record.with_parked(raw).to_bytes()
             return
-        await self._publish(self._placement(envelope, record.screened, partition))
+        record, outgoing = self._placement(envelope, record, partition)
+        self._groups[group_id] = record.to_bytes()
+        await self._publish(outgoing)
 
-    def _placement(
-        self, envelope: Envelope[Placed], screened: Screened, partition: int
-    ) -> list[Outgoing]:
+    async def on_withdrawn(self, envelope: Envelope[PlacementWithdrawn], partition: int) -> None:
+        """A group no longer accepted has every request its placement caused withdrawn;
+        one whose group changed keeps them for the re-placement that follows."""
         stored = self._stored(envelope.event_id)
         if stored is not None:
-            return stored
-        placed = envelope.data
-        requests: list[Envelope[Any]] = []
-        providers = self._reference.legal_aid_at(placed.location)
-        load = open_requests(self._load, partition, (p.id for p in providers))
-        try:
-            legal_aid = legal_aid_for_placement(placed, screened, providers, load)
-        except NoProviderError as exc:
-            log.error("placed %s: no legal-aid request: %s", envelope.event_id, exc)
-        else:
-            count_issued(self._load, partition, legal_aid.provider_id)
-            requests.append(self._wrap(legal_aid, envelope))
+            await self._publish(stored)
+            return
+        ending = envelope.data
+        record = self._group(ending.group_id)
+        # The open requests belong to the placement that ends unless a newer one (read
+        # first from the other topic) has already taken them over.
+        current = record.placement
+        ends = current is not None and (
+            current == ending.placed_event_id or current in record.ended
+        )
+        if ending.placed_event_id is not None and ending.placed_event_id not in record.ended:
+            record = record.model_copy(update={"ended": [*record.ended, ending.placed_event_id]})
+        changes = Changes()
+        if ending.reason == "NO_LONGER_ACCEPTED" and ends:
+            changes.updates = [
+                (r, withdrawn(r, "NO_LONGER_ACCEPTED", envelope.event_id))
+                for r in record.open
+                if r.from_placement
+            ]
+        record, outgoing = self._apply(record, changes, envelope, partition)
+        self._groups[ending.group_id] = record.to_bytes()
+        self._remember(envelope.event_id, outgoing)
+        await self._publish(outgoing)
+
+    def _placement(
+        self, envelope: Envelope[Placed], record: GroupRecord, partition: int
+    ) -> tuple[GroupRecord, list[Outgoing]]:
+        stored = self._stored(envelope.event_id)
+        if stored is not None:
+            return record, stored
+        if envelope.event_id in record.ended:
+            log.info("placed %s was withdrawn already: no requests", envelope.event_id)
+            self._remember(envelope.event_id, [])
+            return record, []
+        placed, screened = envelope.data, record.screened
+        assert screened is not None
         try:
             health = self._reference.health_at(placed.location)
             care = care_requests_for_placement(placed, screened, health)
         except NoProviderError as exc:
             log.error("placed %s: no care request: %s", envelope.event_id, exc)
             care = []
-        requests += [self._wrap(request, envelope, request.case_id) for request in care]
-        outgoing = [Outgoing(e.event_type, encode(e)) for e in requests]
+        current = [r for r in record.open if r.from_placement]
+        priority = placement_priority(placed, screened)
+        changes = replacement(current, placed, envelope.event_id, priority, care)
+        record = record.model_copy(update={"placement": envelope.event_id})
+        record, outgoing = self._apply(record, changes, envelope, partition)
         self._remember(envelope.event_id, outgoing)
-        return outgoing
+        return record, outgoing
 
-    def _referral(self, envelope: Envelope[Screened], partition: int) -> list[Outgoing]:
+    def _apply(
+        self, record: GroupRecord, changes: Changes, cause: Envelope[Any], partition: int
+    ) -> tuple[GroupRecord, list[Outgoing]]:
+        """Send the changes' updates and new requests; the record with its open requests
+        as they leave it."""
+        opened = list(record.open)
+        events: list[Envelope[Any]] = []
+        for request, update in changes.updates:
+            events.append(self._wrap(update, cause, request.event_id))
+            index = opened.index(request)
+            if update.change == "withdrawn":
+                del opened[index]
+                if request.request_type == "legal-aid-requested":  # the only ones counted
+                    count_withdrawn(self._load, partition, request.provider_id)
+            else:
+                opened[index] = after(request, update)
+        new: list[Envelope[Any]] = []
+        if changes.new_legal_aid:
+            legal_aid = self._legal_aid(record, cause, partition)
+            new += [self._wrap(legal_aid, cause)] if legal_aid is not None else []
+        new += [self._wrap(request, cause, request.case_id) for request in changes.new_care]
+        opened += [OpenRequest.of(e.event_id, e.data) for e in new]
+        outgoing = [Outgoing(e.event_type, encode(e)) for e in [*events, *new]]
+        return record.model_copy(update={"open": opened}), outgoing
+
+    def _legal_aid(
+        self, record: GroupRecord, cause: Envelope[Any], partition: int
+    ) -> LegalAidRequested | None:
+        """A new hearing request for a `placed` cause, interview request for a `screened`."""
+        if isinstance(cause.data, Screened):
+            request = self._referral(cause, partition)
+        else:
+            assert record.screened is not None
+            providers = self._reference.legal_aid_at(cause.data.location)
+            load = open_requests(self._load, partition, (p.id for p in providers))
+            try:
+                request = legal_aid_for_placement(cause.data, record.screened, providers, load)
+            except NoProviderError as exc:
+                log.error("placed %s: no legal-aid request: %s", cause.event_id, exc)
+                return None
+        if request is not None:
+            count_issued(self._load, partition, request.provider_id)
+        return request
+
+    def _referral(self, envelope: Envelope[Screened], partition: int) -> LegalAidRequested | None:
         try:
             crossing = self._reference.crossing(envelope.crossing or "")
         except KeyError:
             log.error("screened %s: unknown crossing, no referral request", envelope.event_id)
-            return []
+            return None
         providers = self._reference.legal_aid_at(crossing.location)
         load = open_requests(self._load, partition, (p.id for p in providers))
         try:
-            request = legal_aid_for_referral(
+            return legal_aid_for_referral(
                 envelope.data, providers, load, envelope.occurred_at, crossing=crossing
             )
         except NoProviderError as exc:
             log.error("screened %s: no referral request: %s", envelope.event_id, exc)
-            return []
-        if request is None:
-            return []
-        count_issued(self._load, partition, request.provider_id)
-        wrapped = self._wrap(request, envelope)
-        return [Outgoing(wrapped.event_type, encode(wrapped))]
+            return None
 
     def _wrap(
-        self, data: LegalAidRequested | CareRequested, cause: Envelope[Any], *parts: str
+        self,
+        data: LegalAidRequested | CareRequested | RequestUpdated,
+        cause: Envelope[Any],
+        *parts: str,
     ) -> Envelope[Any]:
         return make_envelope(
             data,

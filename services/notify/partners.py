@@ -2,7 +2,9 @@
 
 Each entry names a partner, its URL, its signing secret (inline, or better the name of an
 environment variable holding it), the event types it takes and, optionally, the
-locations it serves. `load_partners` checks the whole file and reports every problem.
+locations it serves. A partner subscribed to a request type also gets that type's
+`request-updated` events (amendments, withdrawals). `load_partners` checks the whole
+file and reports every problem.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ import httpx
 
 WEBHOOK_EVENT_TYPES = frozenset({"legal-aid-requested", "care-requested"})
 """The event types a partner may subscribe to."""
+
+REQUEST_UPDATED = "request-updated"
+DELIVERED_EVENT_TYPES = WEBHOOK_EVENT_TYPES | {REQUEST_UPDATED}
+"""The event types delivered: a request's updates go wherever the request went."""
 
 _KNOWN_KEYS = frozenset(
     {
@@ -63,8 +69,17 @@ class PartnerConfigError(ValueError):
         super().__init__(f"partners file {path} has {len(self.problems)} problem(s):\n{lines}")
 
 
+def subscribed_as(event_type: str, data: Mapping[str, object]) -> str:
+    """The event type a partner subscribes to for an event with this `data`: a
+    `request-updated` is the updated request's type (its `request_type`)."""
+    if event_type == REQUEST_UPDATED:
+        return str(data.get("request_type"))
+    return event_type
+
+
 def matches(sub: PartnerSubscription, event_type: str, location: str | None) -> bool:
-    """Whether `sub` wants an event of `event_type` at `location`.
+    """Whether `sub` wants an event of `event_type` (as `subscribed_as` names it) at
+    `location`.
 
     An event without a location goes only to partners subscribed to every location.
     """

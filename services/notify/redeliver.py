@@ -23,7 +23,12 @@ from kafka import KafkaConsumer, TopicPartition
 from schemas.envelope import utc_now
 from services.notify.delivery import Backoff, Deliverer, Outcome, Timeouts
 from services.notify.dispatch import receipt_for
-from services.notify.partners import WEBHOOK_EVENT_TYPES, PartnerSubscription, matches
+from services.notify.partners import (
+    DELIVERED_EVENT_TYPES,
+    PartnerSubscription,
+    matches,
+    subscribed_as,
+)
 from services.runtime.faust_app import producer_name
 from services.runtime.publishing import EventProducer
 from services.runtime.settings import Settings
@@ -108,12 +113,13 @@ def plan(
     wanted_ids = set(wanted)
     found: dict[str, bytes] = {}
     skipped: list[str] = []
-    for topic in sorted(WEBHOOK_EVENT_TYPES):
+    for topic in sorted(DELIVERED_EVENT_TYPES):
         for event, raw in read_since(settings, topic, since - lookback):
             event_id = event["event_id"]
             if event_id not in wanted_ids or event_id in found or event_id in skipped:
                 continue
-            if matches(partner, event["event_type"], event["data"].get("location")):
+            wanted_as = subscribed_as(event["event_type"], event["data"])
+            if matches(partner, wanted_as, event["data"].get("location")):
                 found[event_id] = raw
             else:
                 skipped.append(event_id)

@@ -99,32 +99,43 @@ def legal_aid_for_placement(
     """The `immigration_hearing` request for a placed group, to a provider at its location.
 
     `providers` may hold every provider; only those at `placed.location` are considered.
-    The group's return time is `screened.returned_at` (else `placed.returned_at`); when
-    neither is known, a known hearing is treated as urgent rather than risk missing it.
+    Its priority is `placement_priority`.
     """
     _same_group(placed, screened)
     language = group_language(screened.members)
     provider, why = _choose_at(placed.location, providers, language, open_requests)
-    returned_at = screened.returned_at or placed.returned_at
-    hearing = screened.earliest_hearing_at
-    if returned_at is not None:
-        priority = hearing_priority(hearing, returned_at)
-    else:
-        priority = "normal" if hearing is None else "urgent"
     return LegalAidRequested(
         group_id=placed.group_id,
         purpose="immigration_hearing",
-        priority=priority,
+        priority=placement_priority(placed, screened),
         provider_id=provider.id,
         provider_choice=why,
         location=placed.location,
         shelter_id=placed.shelter_id,
         members=list(placed.members),
-        earliest_hearing_at=hearing,
+        earliest_hearing_at=screened.earliest_hearing_at,
         preferred_language=language,
         interpreter_required=interpreter_required(screened.members),
         due_by=None,
     )
+
+
+def placement_priority(placed: Placed, screened: Screened) -> Literal["urgent", "normal"]:
+    """The hearing priority of a placed group: from `screened.returned_at` (else
+    `placed.returned_at`); when neither is known, a known hearing is treated as urgent
+    rather than risk missing it."""
+    returned_at = screened.returned_at or placed.returned_at
+    hearing = screened.earliest_hearing_at
+    if returned_at is not None:
+        return hearing_priority(hearing, returned_at)
+    return "normal" if hearing is None else "urgent"
+
+
+def referred_for_fear(screened: Screened) -> bool:
+    """Whether the decision is `referred` with a `FEAR_OF_RETURN` reason (a group referred
+    only as incomplete is not)."""
+    fear = any(reason.code == "FEAR_OF_RETURN" for reason in screened.reasons)
+    return screened.decision == "referred" and fear
 
 
 def legal_aid_for_referral(
@@ -143,8 +154,7 @@ def legal_aid_for_referral(
     waits on the interview. `due_by` is 24 hours after `screened.returned_at`, or after
     `event_time` (the screened event's time, never the wall clock) when that is unknown.
     """
-    fear = any(reason.code == "FEAR_OF_RETURN" for reason in screened.reasons)
-    if screened.decision != "referred" or not fear:
+    if not referred_for_fear(screened):
         return None
     if event_time.utcoffset() is None:
         raise ValueError("event_time must be timezone-aware")
@@ -204,8 +214,9 @@ def request_event_id(kind: str, causation_event_id: str, *parts: str) -> str:
     """The deterministic event id of a notify event of type `kind` caused by an event.
 
     `kind` is an event type notify writes (`legal-aid-requested`, `care-requested`,
-    `notification-delivered`, `notification-failed`); `parts` tell apart several events
-    of one kind from one cause (the case id of a care request, a partner id). The same
+    `request-updated`, `notification-delivered`, `notification-failed`); `parts` tell
+    apart several events of one kind from one cause (the case id of a care request, the
+    request a `request-updated` changes, a partner id). The same
     cause always yields the same id, so a reprocessed event is recognised as a duplicate.
     """
     if kind not in _NOTIFY_EVENT_TYPES:

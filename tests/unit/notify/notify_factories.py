@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemas.decisions import Placed, Screened
+from schemas.decisions import Placed, PlacementWithdrawn, Screened
 from services.reference.models import Crossing, HealthProvider, LegalAidProvider
 
 MOTHER, SON, DAUGHTER = "A212345678", "A212345679", "A212345680"
@@ -79,6 +79,22 @@ def placed(**overrides: Any) -> Placed:
     }
     document.update(overrides)
     return Placed.model_validate_json(json.dumps(document))
+
+
+def withdrawal(reason: str, placed_event_id: str | None, **overrides: Any) -> PlacementWithdrawn:
+    """The family's placement at its Ciudad Juárez shelter released by placement."""
+    document: dict[str, Any] = {
+        "group_id": "G-2026-000123",
+        "location": "CJS",
+        "shelter_id": "CJS-S03",
+        "members": [MOTHER, SON, DAUGHTER],
+        "beds_released": 3,
+        "reason": reason,
+        "screened_event_id": SCREENED_EVENT_ID,
+        "placed_event_id": placed_event_id,
+    }
+    document.update(overrides)
+    return PlacementWithdrawn.model_validate_json(json.dumps(document))
 
 
 def legal_aid(provider_id: str, *languages: str) -> LegalAidProvider:

@@ -12,8 +12,9 @@ import httpx
 
 from schemas.codec import encode
 from schemas.envelope import Envelope, make_envelope
+from schemas.requests import RequestUpdated
 from services.notify.delivery import Backoff, Deliverer, Outcome
-from services.notify.dispatch import Dispatcher, delivered_key, receipt_for
+from services.notify.dispatch import Dispatcher, delivered_key, read_request, receipt_for
 from services.notify.partners import PartnerSubscription
 from services.notify.requests import (
     care_requests_for_placement,
@@ -54,6 +55,29 @@ def request_bodies() -> tuple[bytes, bytes]:
 
 
 LEGAL_AID, CARE = request_bodies()
+UPDATE_ID = request_event_id("request-updated", PLACED_EVENT_ID, CARE_ID)
+UPDATE = encode(
+    make_envelope(
+        RequestUpdated(
+            group_id="G-2026-000123",
+            request_event_id=CARE_ID,
+            request_type="care-requested",
+            provider_id="HP-CJS-01",
+            change="withdrawn",
+            reason="GROUP_CHANGED",
+            caused_by=PLACED_EVENT_ID,
+            members=[],
+            location="CJS",
+            shelter_id="CJS-S03",
+        ),
+        event_id=UPDATE_ID,
+        producer="notify/test",
+        correlation_id="G-2026-000123",
+        causation_id=PLACED_EVENT_ID,
+        crossing="ELP",
+        occurred_at=NOW,
+    )
+)
 
 
 def partner(partner_id: str, *event_types: str) -> PartnerSubscription:
@@ -140,6 +164,30 @@ async def test_a_partner_that_already_has_an_event_does_not_get_it_again() -> No
     await harness.dispatcher.take("p3", 0, "legal@0", LEGAL_AID)
     await harness.dispatcher.stop(grace=1)
     assert (harness.acked, harness.requests) == (["legal@0"], [])
+
+
+async def test_a_request_update_goes_to_the_partners_subscribed_to_the_request() -> None:
+    harness = Harness()
+    harness.clinic_answers.set()
+    await harness.dispatcher.start()
+    await harness.dispatcher.take("p3", 0, "update@0", UPDATE)
+    await harness.until(lambda: harness.acked == ["update@0"])
+    await harness.dispatcher.stop(grace=1)
+    assert harness.requests == ["clinic.example.org"]
+    (receipt,) = harness.receipts
+    assert (receipt.data.notified_event_id, receipt.data.notified_event_type) == (
+        UPDATE_ID,
+        "request-updated",
+    )
+
+
+def test_a_request_update_is_read_as_its_requests_type() -> None:
+    update = read_request(UPDATE)
+    assert (update.event_type, update.subscribed_as, update.location) == (
+        "request-updated",
+        "care-requested",
+        "CJS",
+    )
 
 
 async def test_a_record_that_is_not_a_request_is_acked_and_skipped() -> None:

@@ -1,0 +1,85 @@
+"""A `RequestIssuer` on dicts, and the envelopes its tests feed it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from schemas.codec import decode_any
+from schemas.decisions import Placed, PlacementWithdrawn, Screened
+from schemas.envelope import Envelope, make_envelope
+from services.notify.handlers import Outgoing, RequestIssuer
+from services.reference import load_reference
+from tests.unit.notify.notify_factories import PLACED_EVENT_ID, SCREENED_EVENT_ID
+
+PARTITION = 3
+OTHER_PLACED_ID = "1c2d3e4f-5a6b-5c7d-8e9f-0a1b2c3d4e5f"
+REFERENCE = load_reference()
+
+
+class Notify:
+    """A `RequestIssuer` on dicts, recording what it publishes and the tables it had then."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, bytes] = {}
+        self.issued: dict[str, bytes] = {}
+        self.load: dict[str, bytes] = {}
+        self.published: list[Outgoing] = []
+        self.issued_when_published: list[set[str]] = []
+        ticks = iter(datetime(2026, 11, 28, tzinfo=UTC) + timedelta(seconds=s) for s in range(99))
+        self.issuer = RequestIssuer(
+            REFERENCE,
+            groups=self.groups,
+            issued=self.issued,
+            load=self.load,
+            publish=self._publish,
+            producer="notify/test",
+            clock=lambda: next(ticks),
+        )
+
+    async def _publish(self, outgoing: Sequence[Outgoing]) -> None:
+        self.issued_when_published.append(set(self.issued))
+        self.published.extend(outgoing)
+
+    def events(self) -> list[Envelope[Any]]:
+        return [decode_any(o.value) for o in self.published]
+
+
+def screened_envelope(data: Screened, event_id: str = SCREENED_EVENT_ID) -> Envelope[Screened]:
+    return make_envelope(
+        data,
+        event_id=event_id,
+        producer="screening/test",
+        correlation_id=data.group_id,
+        causation_id=None,
+        crossing="ELP",
+        occurred_at=datetime(2026, 11, 27, 23, 0, tzinfo=UTC),
+    )
+
+
+def placed_envelope(data: Placed, event_id: str = PLACED_EVENT_ID) -> Envelope[Placed]:
+    return make_envelope(
+        data,
+        event_id=event_id,
+        producer="placement/test",
+        correlation_id=data.group_id,
+        causation_id=SCREENED_EVENT_ID,
+        crossing="ELP",
+    )
+
+
+async def place(notify: Notify, envelope: Envelope[Placed]) -> None:
+    raw = envelope.model_dump_json().encode()
+    await notify.issuer.on_placed(envelope, raw, PARTITION)
+
+
+def withdrawn_envelope(data: PlacementWithdrawn, event_id: str) -> Envelope[PlacementWithdrawn]:
+    return make_envelope(
+        data,
+        event_id=event_id,
+        producer="placement/test",
+        correlation_id=data.group_id,
+        causation_id=data.screened_event_id,
+        crossing="ELP",
+    )
