@@ -35,7 +35,7 @@ from kafka import KafkaConsumer, TopicPartition
 from bench.common import cleanup, new_runtime, start
 from services.observe import Journeys, Stage, percentile
 from services.runtime.context import Runtime
-from services.simulator import Simulation, SimulationConfig, load_profile
+from services.simulator import Simulation, SimulationConfig, load_profile, timing_from
 from services.top.reader import LagProbe, TopicReader
 from services.upstream import KafkaSubmitter
 from tests.support.load import open_every_location
@@ -197,11 +197,15 @@ def undecided(journeys: Journeys, groups: Iterable[str]) -> Iterator[str]:
 def one_rate(rate: float, seconds: float, seed: int) -> RateResult:
     runtime = new_runtime()
     crossings = tuple(c.code for c in runtime.reference.crossings)
+    profile = load_profile(None)
     config = SimulationConfig(
         rate=rate,
         duration=WARM_UP_SECONDS + seconds,
         crossings=crossings,
-        profile=load_profile(None),
+        profile=profile,
+        # Realistic delays after returned_at and several sources; each family sent whole,
+        # so that the latency measured is the pipeline's, not a family's spread.
+        timing=timing_from(profile, member_spread=(0.0, 0.0), spread_share=0.0),
         seed=seed,
     )
     with pipeline(runtime), LagSampler(runtime) as lag:

@@ -21,14 +21,14 @@ from services.runtime.settings import DEFAULT_WEB_PORTS, REPO_ROOT, WORK_DIR
 
 RUN_DIR = WORK_DIR / "run"
 SERVICES = ("intake", "screening", "placement", "notify")
+CROSSING_CODES = ("san", "cxl", "ols", "elp", "egp", "lrd", "bro")
+LOCATION_CODES = ("tij", "mxl", "nog", "cjs", "pds", "nld", "mam")
+# The sources `returns simulate` sends from: each port's desk and its batches, and INM's
+# desk at each location (see services/simulator/profiles/default.toml).
 DEV_SOURCES = (
-    "cbp-san",
-    "cbp-cxl",
-    "cbp-ols",
-    "cbp-elp",
-    "cbp-egp",
-    "cbp-lrd",
-    "cbp-bro",
+    *(f"cbp-{code}" for code in CROSSING_CODES),
+    *(f"cbp-{code}-batch" for code in CROSSING_CODES),
+    *(f"inm-desk-{code}" for code in LOCATION_CODES),
     "inm-desk",
 )
 READY_TIMEOUT = 90.0

@@ -4,7 +4,9 @@
 >>> Simulation(config, reference, submit).run()        # paced, stops after the duration
 
 ``returns simulate`` (:func:`services.simulator.cli.simulate`) is the command line;
-``profiles/default.toml`` holds every rate; docs/adr/0008-simulator.md explains why.
+``profiles/default.toml`` holds every rate; docs/adr/0008-simulator.md explains why,
+and docs/adr/0016-realistic-submission-timing.md how late and from whom records come
+(``SimulationConfig(timing=timing_from(profile))``; the default is :data:`IMMEDIATE`).
 """
 
 from services.simulator.plan import Plan, SendGroup, SimulationConfig
@@ -12,9 +14,11 @@ from services.simulator.population import DEFAULT_START, Population, generate
 from services.simulator.profile import Profile, ProfileError, load_profile
 from services.simulator.run import RunStats, Simulation, SimulationAborted
 from services.simulator.schedule import Surge, parse_surge, send_times, split_rate
+from services.simulator.timing import IMMEDIATE, Timing, timing_from
 
 __all__ = [
     "DEFAULT_START",
+    "IMMEDIATE",
     "Plan",
     "Population",
     "Profile",
@@ -25,9 +29,11 @@ __all__ = [
     "SimulationAborted",
     "SimulationConfig",
     "Surge",
+    "Timing",
     "generate",
     "load_profile",
     "parse_surge",
     "send_times",
     "split_rate",
+    "timing_from",
 ]

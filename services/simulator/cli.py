@@ -7,6 +7,7 @@ runs it on its own.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,12 +17,13 @@ from rich.console import Console
 from rich.live import Live
 
 from services.runtime.context import Runtime, build_runtime
-from services.simulator.channels import NotLoopback, open_channels
+from services.simulator.channels import NotLoopback, open_channels, read_tokens
 from services.simulator.display import LiveView
 from services.simulator.plan import SimulationConfig
 from services.simulator.profile import Profile, ProfileError, load_profile
 from services.simulator.run import RunStats, Simulation, SimulationAborted
 from services.simulator.schedule import ScheduleError, parse_duration, parse_surge, parse_weights
+from services.simulator.timing import Timing, parse_spread, timing_from
 
 console = Console()
 
@@ -31,6 +33,13 @@ class Via(StrEnum):
 
     kafka = "kafka"
     http = "http"
+
+
+class Key(StrEnum):
+    """What ``returns-inbound`` records are keyed by (the contract allows any key)."""
+
+    submission_id = "submission_id"
+    group_id = "group_id"
 
 
 def simulate(
@@ -63,19 +72,49 @@ def simulate(
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="TOML merged over the default profile"),
     ] = None,
+    delay_profile: Annotated[
+        str | None,
+        typer.Option(help="how late records come: realistic, realtime, batch, immediate, ..."),
+    ] = None,
+    max_delay: Annotated[
+        str | None, typer.Option(help="cap every delay, e.g. 24h; 0 submits at once")
+    ] = None,
+    member_spread: Annotated[
+        str | None, typer.Option(help="LOW..HIGH between a family's sends, e.g. 0s..5m")
+    ] = None,
+    spread_share: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="share of families sent apart")
+    ] = None,
+    key: Annotated[
+        Key, typer.Option(help="key of Kafka records: submission_id or group_id")
+    ] = Key.submission_id,
+    tokens: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="'SOURCE TOKEN' lines for --via http"),
+    ] = None,
 ) -> None:
-    """Submit realistic returns at a steady rate, with surges, then stop by itself."""
+    """Submit realistic returns at a steady rate, with surges, then stop by itself.
+
+    Records come from several sources per crossing and are submitted hours after
+    their returned_at by default (the profile's [timing] and [[delays.*]]).
+    """
     if http and via is Via.kafka:
         via = Via.http
     runtime = build_runtime()
     try:
-        config = _config(
-            runtime, load_profile(profile), rate, duration, crossings, surge, weight, seed, inm
-        )
-    except (ProfileError, ScheduleError) as exc:
+        loaded = load_profile(profile)
+        timing = _timing(loaded, delay_profile, max_delay, member_spread, spread_share)
+        config = _config(runtime, loaded, rate, duration, crossings, surge, weight, seed, inm)
+        config = replace(config, timing=timing)
+        by_source = read_tokens(tokens) if tokens else None
+        if via is Via.http and by_source is not None and not token:
+            _check_tokens(runtime, config, by_source)
+    except (ProfileError, ScheduleError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
     try:
-        with open_channels(runtime, via.value, http=http, token=token, inm=inm) as channels:
+        with open_channels(
+            runtime, via.value, http=http, token=token, tokens=by_source, inm=inm, key=key.value
+        ) as channels:
             simulation = Simulation(
                 config, runtime.reference, channels.submit, publish=channels.publish
             )
@@ -129,6 +168,29 @@ def _config(
     )
 
 
+def _timing(
+    profile: Profile,
+    delays: str | None,
+    max_delay: str | None,
+    member_spread: str | None,
+    spread_share: float | None,
+) -> Timing:
+    return timing_from(
+        profile,
+        delays=delays,
+        max_delay=None if max_delay is None else parse_duration(max_delay),
+        member_spread=None if member_spread is None else parse_spread(member_spread),
+        spread_share=spread_share,
+    )
+
+
+def _check_tokens(runtime: Runtime, config: SimulationConfig, tokens: dict[str, str]) -> None:
+    locations = {code: runtime.reference.crossing(code).location for code in config.crossings}
+    missing = sorted(config.timing.run_sources(locations) - set(tokens))
+    if missing:
+        raise ValueError(f"--tokens has no token for {', '.join(missing)}")
+
+
 def _codes(items: list[str] | None) -> list[str]:
     codes = [c.strip().upper() for item in items or () for c in item.split(",") if c.strip()]
     return list(dict.fromkeys(codes))
@@ -149,5 +211,12 @@ def _summary(config: SimulationConfig, stats: RunStats) -> None:
         f"sent {stats.sent} people in {groups} groups over {stats.elapsed:.1f}s "
         f"({achieved:.1f}/s); rejected {stats.rejected}, failed {stats.failed}"
         + (", cut short" if stats.cut_short else "")
+    )
+    timing = config.timing
+    low, high = timing.member_spread
+    console.print(
+        f"delays {timing.name} (up to {timing.max_delay / 3600:.1f}h); "
+        f"{timing.spread_share:.0%} of families sent {low:g}s..{high:g}s apart; "
+        f"from {len(stats.sources)} sources"
     )
     console.print(f"seed {config.seed} (--seed {config.seed} draws the same people again)")

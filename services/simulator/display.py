@@ -54,6 +54,9 @@ def render(simulation: Simulation, offset: float) -> RenderableType:
     if config.inm:
         inm = " · ".join(f"{topic} {count}" for topic, count in sorted(stats.inm.items()))
         lines.append(Text(f"INM: {inm or 'nothing yet'}"))
+    if stats.sources:
+        sources = " · ".join(f"{name} {count}" for name, count in sorted(stats.sources.items()))
+        lines.append(Text(f"sources: {sources}"))
     if stats.max_lag > 0.5:
         lines.append(Text(f"behind schedule by up to {stats.max_lag:.1f}s", style="yellow"))
     if stats.last_error:

@@ -39,6 +39,7 @@ class _Group:
     """What every member of one group shares."""
 
     crossing: str
+    source: str
     local: datetime
     group_size: int
     nationality: str
@@ -57,7 +58,6 @@ class _Stream:
     case_offset: int
     cases: int = 0
     groups: int = 0
-    submissions: int = 0
 
 
 def run_tag(seed: int, start: datetime) -> str:
@@ -79,18 +79,27 @@ class Population:
     tables: Tables = field(init=False)
     _streams: dict[str, _Stream] = field(init=False, default_factory=dict)
     _digits: dict[str, int] = field(init=False, default_factory=dict)
+    _submissions: dict[str, int] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.tables = Tables.of(self.profile)
         self._digits = {code: i % 10 for i, code in enumerate(sorted(self.profile.crossings))}
 
     def group(
-        self, crossing: str, at: datetime, max_members: int | None = None
+        self,
+        crossing: str,
+        at: datetime,
+        max_members: int | None = None,
+        source: str | None = None,
+        numbered: bool = True,
     ) -> list[dict[str, Any]]:
         """The submissions of one group returned at ``crossing`` at ``at``.
 
         ``max_members`` caps the group's size. A family may lack one member (the
         profile's ``groups.incomplete``): then it has ``group_size - 1`` records.
+        ``source`` submits them (default ``cbp-<crossing>``), each with the next
+        submission_id of that source's own sequence; with ``numbered`` false it is
+        None until :meth:`number` gives it (a paced run numbers records as it sends).
         """
         stream = self._stream(crossing)
         rng = stream.rng
@@ -99,7 +108,20 @@ class Population:
         size = len(members)
         if size > 1 and rng.random() < self.profile.groups.incomplete:
             members = members[:-1]
-        return self._records(stream, crossing, local.replace(microsecond=0), members, size)
+        source = source or f"cbp-{crossing.lower()}"
+        records = self._records(
+            stream, (crossing, source), local.replace(microsecond=0), members, size
+        )
+        if numbered:
+            for record in records:
+                self.number(record)
+        return records
+
+    def number(self, record: dict[str, Any]) -> None:
+        """Give ``record`` the next submission_id of its source's own sequence."""
+        source, day = record["source"], record["returned_at"][:10]
+        count = self._submissions[source] = self._submissions.get(source, 0) + 1
+        record["submission_id"] = f"{source}-{day}-{self.tag}-{count:06d}"
 
     def _stream(self, crossing: str) -> _Stream:
         if crossing not in self._streams:
@@ -144,17 +166,19 @@ class Population:
     def _records(
         self,
         stream: _Stream,
-        crossing: str,
+        where: tuple[str, str],
         local: datetime,
         members: Sequence[Member],
         group_size: int,
     ) -> list[dict[str, Any]]:
         rng, profile = stream.rng, self.profile
+        crossing, source = where
         nationality = self.tables.nationality.draw(rng)
         style = profile.nationalities[nationality].names
         cases = [self._case_id(stream, crossing) for _ in members]
         group = _Group(
             crossing=crossing,
+            source=source,
             local=local,
             group_size=group_size,
             nationality=nationality,
@@ -187,7 +211,8 @@ class Population:
         fear = group.fear and member.age >= 18
         fear = fear and (first or rng.random() < profile.declared.fear_shared)
         return {
-            **self._submission(stream, group.crossing, group.local),
+            "submission_id": None,
+            "source": group.source,
             "case_id": case_id,
             "group_id": group.group_id,
             "group_size": group.group_size,
@@ -222,15 +247,6 @@ class Population:
         if alone and stream.rng.random() < self.profile.groups.lone_group_id_is_case_id:
             return cases[0]
         return f"G-{local.year}-{crossing}-{self.tag}-{stream.groups:06d}"
-
-    def _submission(self, stream: _Stream, crossing: str, local: datetime) -> dict[str, str]:
-        stream.submissions += 1
-        source = f"cbp-{crossing.lower()}"
-        day = local.date().isoformat()
-        return {
-            "submission_id": f"{source}-{day}-{self.tag}-{stream.submissions:06d}",
-            "source": source,
-        }
 
 
 def _person(rng: random.Random, group: _Group, member: Member, surname: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date
@@ -13,9 +14,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from services.reference import is_iso3166_alpha3, is_known_language
+from services.simulator.schedule import ScheduleError, parse_duration
 
 DEFAULT_PROFILE = Path(__file__).with_name("profiles") / "default.toml"
 
@@ -34,6 +44,30 @@ def _zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"{name!r} is not an IANA time zone") from None
     return name
+
+
+def _seconds(value: object) -> object:
+    """A duration as seconds: a number, or text such as ``"90s"``, ``"12m"``, ``"20h"``."""
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ScheduleError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(ge=0.0)]
+SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def _source_template(template: str) -> str:
+    try:
+        name = template.format(crossing="elp", location="cjs")
+    except (KeyError, IndexError, ValueError):
+        raise ValueError(f"{template!r} may only use {{crossing}} and {{location}}") from None
+    if not SOURCE_NAME.match(name):
+        raise ValueError(f"{template!r} does not make a source name (a-z, 0-9, '.', '_', '-')")
+    return template
 
 
 def _language(code: str) -> str:
@@ -163,6 +197,30 @@ class InmProfile(_Model):
     script: tuple[ScriptedStatus, ...] = ()
 
 
+class DelayBand(_Model):
+    """Submissions by ``source``, ``min`` to ``max`` seconds after the return, with ``share``."""
+
+    source: str
+    share: Share
+    min: Seconds
+    max: Seconds
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DelayBand:
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+class TimingProfile(_Model):
+    """How late records are submitted and how a family's members are spread."""
+
+    delays: str = Field(min_length=1)
+    spread_share: Probability
+    member_spread: tuple[Seconds, Seconds]
+    shuffle_members: bool = True
+
+
 class Profile(_Model):
     """Every rate the simulator draws from (see ``profiles/default.toml``)."""
 
@@ -174,6 +232,9 @@ class Profile(_Model):
     covid: CovidProfile
     hearing: HearingProfile
     inm: InmProfile
+    sources: dict[str, Annotated[str, AfterValidator(_source_template)]]
+    delays: dict[str, tuple[DelayBand, ...]]
+    timing: TimingProfile
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -190,7 +251,21 @@ class Profile(_Model):
         ):
             if not table or sum(table.values()) <= 0:
                 raise ValueError(f"{name} needs at least one positive share")
+        self._check_timing()
         return self
+
+    def _check_timing(self) -> None:
+        if self.timing.delays not in self.delays:
+            raise ValueError(f"timing.delays: no [[delays.{self.timing.delays}]] bands")
+        low, high = self.timing.member_spread
+        if low > high:
+            raise ValueError("timing.member_spread: the first must not exceed the second")
+        for name, bands in self.delays.items():
+            if sum(band.share for band in bands) <= 0:
+                raise ValueError(f"delays.{name} needs at least one positive share")
+            unknown = sorted({band.source for band in bands} - set(self.sources))
+            if unknown:
+                raise ValueError(f"delays.{name}: sources {unknown} are not in [sources]")
 
 
 def load_profile(path: Path | None = None) -> Profile:

@@ -90,6 +90,7 @@ class RunStats:
 
     crossings: dict[str, CrossingStats]
     inm: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)  # people submitted per source
     elapsed: float = 0.0
     max_lag: float = 0.0
     cut_short: bool = False
@@ -177,7 +178,7 @@ class Simulation:
 
     def _send(self, group: SendGroup) -> None:
         stats = self.stats.crossings[group.crossing]
-        stats.groups += 1
+        stats.groups += group.first
         for record in group.records:
             try:
                 self._submit(record)
@@ -188,6 +189,8 @@ class Simulation:
                 self._failed(exc)
             else:
                 stats.sent += 1
+                source = str(record.get("source"))
+                self.stats.sources[source] = self.stats.sources.get(source, 0) + 1
                 self._failures = 0
         stats.meter.add(self._clock.monotonic(), len(group.records))
 

@@ -23,7 +23,7 @@ import pytest
 
 from services.observe import Journeys, Stage, percentile
 from services.runtime.context import Runtime
-from services.simulator import Simulation, SimulationConfig, Surge, load_profile
+from services.simulator import Simulation, SimulationConfig, Surge, load_profile, timing_from
 from services.top.reader import TopicReader
 from services.upstream import KafkaSubmitter
 from tests.support.kafka import delete_topics
@@ -49,11 +49,15 @@ def run_load(runtime: Runtime) -> Phases:
     """Warm-up, calm, then SURGING at SURGE_FACTOR x; the phases in wall-clock seconds."""
     crossings = tuple(c.code for c in runtime.reference.crossings)
     surge_at = WARM_UP_SECONDS + PHASE_SECONDS
+    profile = load_profile(None)
     config = SimulationConfig(
         rate=CALM_PER_CROSSING * len(crossings),
         duration=surge_at + PHASE_SECONDS,
         crossings=crossings,
-        profile=load_profile(None),
+        profile=profile,
+        # Realistic delays after returned_at and several sources; each family sent whole,
+        # so that the latency measured is the pipeline's, not a family's spread.
+        timing=timing_from(profile, member_spread=(0.0, 0.0), spread_share=0.0),
         seed=20_191_129,
         surges=(Surge(SURGING, SURGE_FACTOR, surge_at, PHASE_SECONDS),),
         weights=dict.fromkeys(crossings, 1.0),

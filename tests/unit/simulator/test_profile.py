@@ -41,6 +41,12 @@ def test_tables_merge_and_lists_are_replaced() -> None:
         ('[nationalities.XXX]\nshare = 1\nlanguages = [{codes=["spa"], share=1}]\n', "XXX"),
         ('[nationalities.HND]\nlanguages = [{codes=["zzz"], share=1}]\n', "zzz"),
         ("[groups]\nsurprise = 1\n", "groups.surprise"),
+        ('[timing]\ndelays = "overnight"\n', "no \\[\\[delays.overnight\\]\\]"),
+        ('[[delays.slow]]\nsource = "fax"\nshare = 1\nmin = 0\nmax = "1h"\n', "fax"),
+        ('[[delays.slow]]\nsource = "desk"\nshare = 1\nmin = "2h"\nmax = "1h"\n', "min"),
+        ('[[delays.slow]]\nsource = "desk"\nshare = 1\nmin = 0\nmax = "soon"\n', "duration"),
+        ('[sources]\ndesk = "CBP {crossing}"\n', "source name"),
+        ('[sources]\ndesk = "cbp-{port}"\n', "crossing"),
     ],
 )
 def test_a_bad_override_is_refused_naming_the_value(
@@ -59,3 +65,16 @@ def test_a_missing_or_broken_file_is_refused(tmp_path: Path) -> None:
     broken.write_text("[declared\n")
     with pytest.raises(ProfileError, match="not valid TOML"):
         load_profile(broken)
+
+
+def test_a_profile_can_add_a_delay_profile_and_rename_sources(tmp_path: Path) -> None:
+    path = tmp_path / "night.toml"
+    path.write_text(
+        '[sources]\nbatch = "night-{crossing}"\n\n'
+        '[[delays.night]]\nsource = "batch"\nshare = 1\nmin = "6h"\nmax = "10h"\n'
+    )
+    profile = load_profile(path)
+    assert profile.delays["night"][0].min == 6 * 3600
+    assert profile.sources["batch"] == "night-{crossing}"
+    assert profile.sources["desk"] == "cbp-{crossing}"
+    assert len(profile.delays["realistic"]) == 4

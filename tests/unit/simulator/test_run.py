@@ -19,6 +19,7 @@ from services.simulator import (
     parse_surge,
 )
 from services.simulator.plan import group_sizes
+from services.simulator.timing import timing_from
 from services.upstream import SubmissionRejected
 
 START = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
@@ -145,3 +146,15 @@ def test_with_inm_status_capacity_and_departures_are_published(
 def test_an_inm_run_needs_a_publish_channel(profile: Profile, reference: Reference) -> None:
     with pytest.raises(ValueError, match="publish"):
         Simulation(config(profile, inm=True), reference, lambda r: None)
+
+
+def test_a_family_sent_apart_counts_as_one_group(profile: Profile, reference: Reference) -> None:
+    timing = timing_from(profile, spread_share=1.0)
+    clock, sent = FakeClock(), []
+    stats = Simulation(
+        config(profile, timing=timing), reference, sent.append, clock=clock, start=START
+    ).run()
+    groups = {r["group_id"] for r in sent}
+    assert sum(c.groups for c in stats.crossings.values()) == len(groups)
+    assert sum(stats.sources.values()) == stats.sent == len(sent)
+    assert len(stats.sources) == 9  # three kinds of source at three crossings
