@@ -66,7 +66,7 @@ Publish = Callable[[Sequence[Outgoing]], Awaitable[None]]
 
 class RequestIssuer:
     """Issues `legal-aid-requested`, `care-requested` and `request-updated` events
-    (CONTRACT.md, "Notify rules")."""
+    (docs/CONTRACT.md, "Notify rules")."""
 
     def __init__(
         self,

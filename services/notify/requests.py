@@ -1,4 +1,4 @@
-"""Notify's request rules (CONTRACT.md, "Notify rules"): whom to ask, how urgently, for what.
+"""Notify's request rules (docs/CONTRACT.md, "Notify rules"): whom to ask, how urgently, for what.
 
 Pure functions: decisions, reference data, open-request counts and time go in, request
 events come out. Nothing here reads a clock, a topic or the network, so replaying a

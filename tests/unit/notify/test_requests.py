@@ -1,4 +1,4 @@
-"""Notify's request rules, from CONTRACT.md "Notify rules"."""
+"""Notify's request rules, from docs/CONTRACT.md "Notify rules"."""
 
 from __future__ import annotations
 
