@@ -1,26 +1,32 @@
 """Which `person-returned` events each `screened` event decided on.
 
 A `screened` event lists its members' case ids, and its `causation_id` is the digest of
-the member events it was decided on (`schemas.envelope.digest_of`). In log order the
-members come first: they wait here, per group, until a `screened` event of their group
-lists their case ids; that event takes them. Among several records of one case id (a
-resubmission under another submission id), the ones whose digest equals the causation
-are taken; `decide_group` de-duplicates them exactly as screening did.
+the member events it was decided on (`schemas.envelope.digest_of`): each case's
+*current* record. A record whose `corrects` names an earlier submission of its source
+replaces that submission's record (`person_returned_id(source, corrects)`), whichever
+came first; among several records of one case that nothing replaces, the earliest
+arrival (`occurred_at`) is current.
 
-A member who arrives after its group was decided gets its own `screened` event
-(`decided_after`), which takes it in turn. A `screened` event whose members are not all
-here yet waits for them; at the end it is taken with whatever is here.
+In log order the members come first. A group's records are kept, per group, and each
+`screened` event of the group takes its members from them: a re-decision (`supersedes`)
+takes every member of the group again, not only the new ones. When the digest is not
+that of the current records, the records of those case ids whose digest it is are taken
+instead (what screening really decided on: an older record, or, in logs from before
+supersession, several records of one case), and `not_current` names those cases. The
+legacy late member decided alone (`decided_after`) takes its own record in the same way.
+A `screened` event whose members are not all here yet waits for them; at the end it is
+taken with whatever is here.
 
-Memory: pending members are kept until decided; the members of the most recently
-decided groups (`keep_decided`, a few kilobytes a person) are kept a while longer, so
-that a second decision for one of them can be re-run too. Older ones are forgotten.
+Memory: the records of groups not decided yet are kept; those of the most recently
+decided groups (`keep_decided`, a few kilobytes a person) a while longer, so that a
+re-decision can be re-run too. Older ones are forgotten.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -29,9 +35,10 @@ from schemas.decisions import Screened
 from schemas.envelope import digest_of
 from schemas.person import PersonReturned
 from services.audit.events import Logged
+from services.intake.handling import person_returned_id
 
 KEEP_DECIDED = 2_000
-"""Decided groups whose members are kept, to re-run a second decision for one of them."""
+"""Decided groups whose members are kept, to re-run a re-decision of one of them."""
 
 MAX_SUBSETS = 256
 """How many combinations of repeated case ids are tried against the causation digest."""
@@ -54,7 +61,8 @@ class Assembled:
     `missing` lists case ids the event names but no member event here has (never seen,
     or decided so long ago that their records were forgotten). `causation_matches` tells
     whether the digest of `members` is the event's `causation_id`. `redecided` is set
-    when some members had already been taken by an earlier `screened` event.
+    when the group had an earlier `screened` event. `not_current` names the cases whose
+    record taken is not their current one (the digest chose it).
     """
 
     screened: Logged
@@ -62,10 +70,29 @@ class Assembled:
     missing: tuple[str, ...]
     causation_matches: bool
     redecided: bool
+    not_current: tuple[str, ...] = ()
 
     @property
     def decision(self) -> Screened:
         return cast(Screened, self.screened.data)
+
+
+def current_records(records: Iterable[Member]) -> list[Member]:
+    """Each case's current record, by case id (records given in log order)."""
+    records = list(records)
+    replaced = {
+        person_returned_id(m.record.source, m.record.corrects)
+        for m in records
+        if m.record.corrects is not None
+    }
+    current: dict[str, Member] = {}
+    for member in records:
+        if member.event_id in replaced:
+            continue
+        kept = current.get(member.record.case_id)
+        if kept is None or member.occurred_at < kept.occurred_at:
+            current[member.record.case_id] = member
+    return [current[case_id] for case_id in sorted(current)]
 
 
 class GroupAssembler:
@@ -73,30 +100,35 @@ class GroupAssembler:
 
     def __init__(self, keep_decided: int = KEEP_DECIDED) -> None:
         self.keep_decided = keep_decided
-        self._pending: dict[str, dict[str, Member]] = {}
+        self._open: dict[str, dict[str, Member]] = {}
         self._decided: OrderedDict[str, dict[str, Member]] = OrderedDict()
+        self._was_decided: set[str] = set()
         self._waiting: dict[str, list[Logged]] = {}
 
     def add_person(self, event: Logged) -> list[Assembled]:
-        """Keep a member until it is decided; returns decisions that were waiting for it."""
+        """Keep a member's record; returns decisions that were waiting for it."""
         record = cast(PersonReturned, event.data)
-        members = self._pending.setdefault(record.group_id, {})
-        members[event.event_id] = Member(event.event_id, event.where, event.occurred_at, record)
+        member = Member(event.event_id, event.where, event.occurred_at, record)
+        self._records_to_add(record.group_id)[event.event_id] = member
         waiting = self._waiting.pop(record.group_id, [])
         done: list[Assembled] = []
-        for screened in waiting:
+        for index, screened in enumerate(waiting):
             assembled = self._try(screened, final=False)
             if assembled is None:
-                self._waiting.setdefault(record.group_id, []).append(screened)
-            else:
-                done.append(assembled)
+                self._waiting[record.group_id] = waiting[index:]
+                break
+            done.append(assembled)
         return done
 
     def add_screened(self, event: Logged) -> list[Assembled]:
         """Pair a decision with its members, or keep it until they arrive."""
+        group_id = cast(Screened, event.data).group_id
+        if self._waiting.get(group_id):
+            self._waiting[group_id].append(event)  # decisions of a group pair in log order
+            return []
         assembled = self._try(event, final=False)
         if assembled is None:
-            self._waiting.setdefault(cast(Screened, event.data).group_id, []).append(event)
+            self._waiting.setdefault(group_id, []).append(event)
             return []
         return [assembled]
 
@@ -107,44 +139,51 @@ class GroupAssembler:
         return [a for a in (self._try(e, final=True) for e in waiting) if a is not None]
 
     def undecided(self) -> Iterator[Member]:
-        """Members no `screened` event took (call after `finish`)."""
-        for members in self._pending.values():
-            yield from members.values()
+        """The current records of groups no `screened` event decided (after `finish`)."""
+        for records in self._open.values():
+            yield from current_records(records.values())
+
+    def _records(self, group_id: str) -> dict[str, Member]:
+        found = self._decided.get(group_id)
+        return found if found is not None else self._open.get(group_id, {})
+
+    def _records_to_add(self, group_id: str) -> dict[str, Member]:
+        if group_id in self._decided:
+            return self._decided[group_id]
+        if group_id in self._was_decided:  # its records were forgotten: keep what comes now
+            self._keep({}, group_id)
+            return self._decided.get(group_id, {})
+        return self._open.setdefault(group_id, {})
 
     def _try(self, event: Logged, final: bool) -> Assembled | None:
         decision = cast(Screened, event.data)
         wanted = {member.case_id for member in decision.members}
-        pending = self._pending.get(decision.group_id, {})
-        candidates = [m for m in pending.values() if m.record.case_id in wanted]
-        redecided = False
-        if {m.record.case_id for m in candidates} != wanted:
-            earlier = self._decided_members(decision.group_id, wanted)
-            combined = [*candidates, *earlier]
-            if {m.record.case_id for m in combined} != wanted and not final:
-                return None
-            candidates, redecided = combined, bool(earlier)
-        chosen, matches = choose_members(candidates, event.envelope.causation_id)
-        self._take(decision.group_id, chosen)
-        found = {m.record.case_id for m in chosen}
+        records = self._records(decision.group_id)
+        current = [m for m in current_records(records.values()) if m.record.case_id in wanted]
+        found = {m.record.case_id for m in current}
+        if found != wanted and not final:
+            return None
+        cause = event.envelope.causation_id
+        chosen, matches = current, digest_of([m.event_id for m in current]) == cause
+        if not matches:
+            named = [m for m in records.values() if m.record.case_id in wanted]
+            picked, matches = choose_members(named, cause)
+            chosen = picked if matches else current
+        current_ids = {m.event_id for m in current}
+        stale = sorted({m.record.case_id for m in chosen if m.event_id not in current_ids})
+        redecided = decision.group_id in self._was_decided
+        self._keep(records, decision.group_id)
         missing = tuple(sorted(wanted - found))
-        return Assembled(event, tuple(chosen), missing, matches, redecided)
+        return Assembled(event, tuple(chosen), missing, matches, redecided, tuple(stale))
 
-    def _take(self, group_id: str, chosen: list[Member]) -> None:
-        pending = self._pending.get(group_id, {})
-        kept = self._decided.pop(group_id, {})
-        for member in chosen:
-            if pending.pop(member.event_id, None) is not None:
-                kept[member.event_id] = member
-        if not pending:
-            self._pending.pop(group_id, None)
-        if kept and self.keep_decided > 0:
-            self._decided[group_id] = kept
+    def _keep(self, records: dict[str, Member], group_id: str) -> None:
+        self._open.pop(group_id, None)
+        self._was_decided.add(group_id)
+        self._decided.pop(group_id, None)
+        if self.keep_decided > 0:
+            self._decided[group_id] = records
             while len(self._decided) > self.keep_decided:
                 self._decided.popitem(last=False)
-
-    def _decided_members(self, group_id: str, case_ids: set[str]) -> list[Member]:
-        kept = self._decided.get(group_id, {})
-        return [member for member in kept.values() if member.record.case_id in case_ids]
 
 
 def choose_members(candidates: list[Member], causation_id: str | None) -> tuple[list[Member], bool]:

@@ -18,13 +18,21 @@ import typer
 from kafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from services.audit import charts, report_formats, views
 from services.audit.assembly import KEEP_DECIDED
 from services.audit.events import Logged
 from services.audit.reader import Replay, ReplayError, ReplaySource
 from services.audit.report import REPORT_TOPICS, CohortBuilder
-from services.audit.timeline import CASE_TOPICS, CaseCollector, build_timeline, timeline_json
+from services.audit.timeline import (
+    CASE_TOPICS,
+    CaseCollector,
+    ChainStep,
+    build_timeline,
+    decision_chain,
+    timeline_json,
+)
 from services.audit.verify import DEFAULT_GRACE, VERIFY_TOPICS, Verifier
 from services.audit.whatif import WHATIF_TOPICS, WhatIf, whatif_json
 from services.reference import Reference, ReferenceDataError, load_reference
@@ -124,9 +132,16 @@ def case(
     prefix: Prefix = "",
     from_timestamp: FromTimestamp = None,
 ) -> None:
-    """The whole timeline of one case or group across every topic, with causation links."""
+    """The whole timeline of one case or group across every topic, with causation links.
+
+    Then the chain of the group's decisions (revision, what each supersedes, window) with
+    its placements and withdrawals, in order, and which are live.
+    """
     collector = CaseCollector(wanted)
     _replay(bootstrap, prefix, CASE_TOPICS, collector.feed, from_timestamp)
+    if collector.chain_cut():  # the group was decided before the case came: read it whole
+        collector = collector.again()
+        _replay(bootstrap, prefix, CASE_TOPICS, collector.feed, from_timestamp)
     entries = build_timeline(collector.events, show_personal_data)
     if not entries:
         err.print(f"no event mentions {wanted}")
@@ -136,6 +151,29 @@ def case(
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         views.show_timeline(out, wanted, entries)
+        _show_chain(decision_chain(entries))
+
+
+def _show_chain(steps: list[ChainStep]) -> None:
+    """Each group's decisions and placements, in order: revision, what each follows, live."""
+    if not steps:
+        return
+    table = Table(title="Decisions and placements")
+    for column in ("#", "group", "event", "rev", "follows", "outcome", "reasons", "window", "live"):
+        table.add_column(column, overflow="fold")
+    for step in steps:
+        table.add_row(
+            str(step.number),
+            step.group_id,
+            step.topic,
+            str(step.revision or ""),
+            f"#{step.follows}" if step.follows else "",
+            step.outcome,
+            step.reasons,
+            step.window,
+            "live" if step.live else "",
+        )
+    out.print(table)
 
 
 @audit_app.command()

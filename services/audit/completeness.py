@@ -1,25 +1,30 @@
-"""Completeness: every decision that should have followed from another one is in the log.
+"""Completeness: every decision that should have followed the live one is in the log.
 
-- every person reaches a decision (checked by `verify` from the members no `screened`
-  event took);
-- every accepted group is placed or waiting (its latest placement event a deferral);
-- every placed group has a legal-aid request (`immigration_hearing`), every group
-  referred for fear of return one for its `non_refoulement_interview`, and every placed
-  member who needs Covid-19 vaccination a `care-requested`.
+A group's live decision is its last `screened` event (`screening_check.ChainTracker`
+checks the chain); what is owed follows it alone:
+
+- every person reaches a decision (checked by `verify` from the groups no `screened`
+  event decided);
+- a group whose live decision is accepted is placed or waiting (its live placement: a
+  `placed` not followed by `placement-withdrawn`; or a deferral since);
+- a placed group has an open legal-aid request (`immigration_hearing`), a group whose
+  live decision refers it for fear of return one for its `non_refoulement_interview`,
+  and every member of the live decision who needs Covid-19 vaccination an open
+  `care-requested` (a request stays open until a `request-updated` withdraws it).
 
 Something missing is a mismatch only once its grace period has passed at `as_of` (the
-end of the audit); before that it is pending. Kept per group: a few dates and flags.
+end of the audit); before that it is pending. Kept per group: a few dates and ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from schemas.decisions import Placed, Screened
-from schemas.requests import CareRequested, LegalAidRequested
+from schemas.decisions import Screened
+from schemas.requests import CareRequested, LegalAidRequested, RequestUpdated
 from services.audit import findings
 from services.audit.events import Logged
 from services.audit.findings import Mismatch, Pending
@@ -27,16 +32,14 @@ from services.audit.findings import Mismatch, Pending
 
 @dataclass(slots=True)
 class _Group:
-    accepted_at: datetime | None = None
-    referred_for_fear_at: datetime | None = None
-    placed_at: datetime | None = None
+    accepted_at: datetime | None = None  # of the live decision
+    referred_for_fear_at: datetime | None = None  # of the live decision
+    placed_at: datetime | None = None  # of the live placement
     waiting: bool = False
     late_accepted: int = 0
     vaccinate: tuple[str, ...] = ()
-    hearing_request: bool = False
-    interview_request: bool = False
-    decided: bool = False
-    care: tuple[str, ...] = ()
+    legal_aid: dict[str, str] = field(default_factory=dict)  # open request -> purpose
+    care: dict[str, str] = field(default_factory=dict)  # open request -> case id
 
 
 class CompletenessTracker:
@@ -45,53 +48,51 @@ class CompletenessTracker:
     def __init__(self) -> None:
         self._groups: dict[str, _Group] = {}
         self.mismatches: list[Mismatch] = []
-        """Found as the events come: a second decision for a group."""
+        """Found as the events come (none since split families moved to the chains)."""
 
     def on_event(self, event: Logged) -> None:
         """Record what `event` decides or requests for its group."""
         data = event.data
         if event.topic == "screened":
-            self._screened(cast(Screened, data), event)
-        elif event.topic == "placed":
-            group = self._group(cast(Placed, data).group_id)
+            self._screened(cast(Screened, data), event.occurred_at)
+            return
+        group = self._group(data.group_id) if hasattr(data, "group_id") else None
+        if group is None:
+            return
+        if event.topic == "placed":
             group.placed_at, group.waiting = event.occurred_at, False
+        elif event.topic == "placement-withdrawn":
+            group.placed_at, group.waiting = None, False
         elif event.topic == "placement-deferred":
-            group = self._group(data.group_id)
             group.waiting = group.placed_at is None
         elif event.topic == "legal-aid-requested":
-            request = cast(LegalAidRequested, data)
-            group = self._group(request.group_id)
-            if request.purpose == "immigration_hearing":
-                group.hearing_request = True
-            else:
-                group.interview_request = True
+            group.legal_aid[event.event_id] = cast(LegalAidRequested, data).purpose
         elif event.topic == "care-requested":
             care = cast(CareRequested, data)
             if care.kind == "covid_vaccination":
-                group = self._group(care.group_id)
-                group.care = (*group.care, care.case_id)
+                group.care[event.event_id] = care.case_id
+        elif event.topic == "request-updated":
+            update = cast(RequestUpdated, data)
+            if update.change == "withdrawn":
+                group.legal_aid.pop(update.request_event_id, None)
+                group.care.pop(update.request_event_id, None)
 
-    def _screened(self, data: Screened, event: Logged) -> None:
-        group, at = self._group(data.group_id), event.occurred_at
-        if data.decided_after is None:
-            if group.decided:
-                detail = f"a second decision ({data.decision}) for the group"
-                mismatch = Mismatch(
-                    findings.GROUP_DECIDED_TWICE, detail, data.group_id, event.where
-                )
-                self.mismatches.append(mismatch)
-            group.decided = True
-        if data.decision == "accepted":
-            if data.decided_after is not None:
-                group.late_accepted += 1
-                return
-            group.accepted_at = at
-            group.vaccinate = tuple(
-                m.case_id for m in data.members if "covid_vaccination" in m.needs
-            )
+    def _screened(self, data: Screened, at: datetime) -> None:
+        group = self._group(data.group_id)
         fear = any(reason.code == "FEAR_OF_RETURN" for reason in data.reasons)
-        if data.decision == "referred" and fear:
-            group.referred_for_fear_at = at
+        referred_for_fear = data.decision == "referred" and fear
+        if data.decided_after is not None:  # legacy: a late member decided alone
+            if data.decision == "accepted":
+                group.late_accepted += 1
+            elif referred_for_fear:
+                group.referred_for_fear_at = at
+            return
+        accepted = data.decision == "accepted"
+        group.accepted_at = at if accepted else None
+        group.vaccinate = tuple(
+            m.case_id for m in data.members if accepted and "covid_vaccination" in m.needs
+        )
+        group.referred_for_fear_at = at if referred_for_fear else None
 
     def _group(self, group_id: str) -> _Group:
         group = self._groups.get(group_id)
@@ -101,7 +102,7 @@ class CompletenessTracker:
 
     @property
     def late_members_accepted(self) -> int:
-        """Members accepted after their group was decided: placement leaves them to ops."""
+        """Legacy late members accepted alone (`decided_after`): placement left them to ops."""
         return sum(group.late_accepted for group in self._groups.values())
 
     def findings(self, as_of: datetime, grace: timedelta) -> Iterator[Mismatch | Pending]:
@@ -117,13 +118,15 @@ class CompletenessTracker:
 def _missing(group: _Group) -> Iterator[tuple[datetime, str, str]]:
     if group.accepted_at is not None and group.placed_at is None and not group.waiting:
         yield group.accepted_at, findings.ACCEPTED_NOT_PLACED, "accepted, no placement event"
+    purposes = set(group.legal_aid.values())
     if group.placed_at is not None:
-        if not group.hearing_request:
+        if "immigration_hearing" not in purposes:
             yield group.placed_at, findings.MISSING_LEGAL_AID, "placed, no immigration_hearing"
+        cared = set(group.care.values())
         for case_id in group.vaccinate:
-            if case_id not in group.care:
+            if case_id not in cared:
                 detail = f"{case_id} needs covid_vaccination, no care-requested"
                 yield group.placed_at, findings.MISSING_CARE, detail
-    if group.referred_for_fear_at is not None and not group.interview_request:
+    if group.referred_for_fear_at is not None and "non_refoulement_interview" not in purposes:
         detail = "referred for fear of return, no non_refoulement_interview"
         yield group.referred_for_fear_at, findings.MISSING_LEGAL_AID, detail

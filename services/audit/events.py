@@ -34,14 +34,18 @@ PIPELINE_ORDER: tuple[str, ...] = (
     "capacity-updated",
     "shelter-departed",
     "screened",
+    "placement-withdrawn",
     "placement-deferred",
     "placed",
     "legal-aid-requested",
     "care-requested",
+    "request-updated",
     "notification-delivered",
     "notification-failed",
 )
-"""Every enveloped topic, causes before effects: breaks ties of `occurred_at`."""
+"""Every enveloped topic, causes before effects: breaks ties of `occurred_at`.
+
+A withdrawal comes before the placement or deferral it makes room for (`GROUP_CHANGED`)."""
 
 TOPIC_RANK = {name: rank for rank, name in enumerate(PIPELINE_ORDER)}
 

@@ -14,7 +14,16 @@ DERIVED_FIELDS_DIFFER = "derived fields differ"
 UNKNOWN_RULE_SET = "unknown rule set"
 SCREENED_WITHOUT_PERSON = "screened member without person-returned"
 CAUSATION_DIFFERS = "causation differs"
-GROUP_DECIDED_TWICE = "group decided twice"
+
+# A group's chain of decisions (supersession) and its gathering window
+SPLIT_FAMILY = "split family"
+GROUP_DECIDED_TWICE = SPLIT_FAMILY  # the name before supersession
+REVISION_OUT_OF_ORDER = "revision out of order"
+WINDOW_DIFFERS = "window differs from the first decision's"
+LIVE_DECISION_MISSES_MEMBER = "live decision misses a member"
+LIVE_DECISION_NOT_CURRENT = "live decision not on current records"
+COUNTED_LATE = "member counted late within the window"
+INCOMPLETE_BEFORE_DUE = "group incomplete before its window was due"
 
 # Placement re-run
 PLACED_WITHOUT_ACCEPTANCE = "placed without accepted screening"

@@ -17,6 +17,14 @@ against that state:
   location; a group placed from the queue must go to the shelter with the most free
   beds. A first `placement-deferred` is re-derived the same way.
 
+Placement follows each group's live decision (the last `screened` of its chain): a
+`placement-withdrawn` must end a live placement or wait, for a decision of the group
+that calls for it (`NO_LONGER_ACCEPTED`: not accepted; `GROUP_CHANGED`: accepted with
+other members), and frees the beds as the writer frees them (`GROUP_CHANGED` gives the
+day's count back too). A group never has two live placements, and a placement (or a
+wait) that its group's live decision no longer bears out must be withdrawn: `findings`
+reports those still standing at the end of the log, or pending within the grace.
+
 Not re-derived: which waiting group a drain serves first (the bypass bound) and when
 a new local day let the queue move; see docs/adr/0007-audit-replay.md.
 """
@@ -24,14 +32,14 @@ a new local day let the queue move; see docs/adr/0007-audit-replay.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import cast
 
-from schemas.decisions import Placed, PlacementDeferred, Screened
+from schemas.decisions import Placed, PlacementDeferred, PlacementWithdrawn, Screened
 from schemas.status import CapacityUpdated, LocationStatusChanged, ShelterDeparted
 from services.audit import findings
 from services.audit.events import Logged
-from services.audit.findings import Mismatch
+from services.audit.findings import Mismatch, Pending
 from services.placement.policy import Placement, place_group, shelter_with_most_free_beds
 from services.placement.state import (
     GroupRequest,
@@ -42,17 +50,31 @@ from services.placement.state import (
     with_departure,
     with_placement,
     with_status,
+    with_withdrawal,
 )
 from services.reference import Reference
 
 Difference = tuple[str, str]
 
+WITHDRAWAL_NOT_BORNE_OUT = "placement withdrawal not borne out"
+NOT_THE_LIVE_DECISION = "placement does not follow the live decision"
+
 
 @dataclass(frozen=True, slots=True)
 class _Given:
+    """A live placement: where, how many beds, counted on which day, for whom."""
+
     location: str
     shelter_id: str
     beds: int
+    day: date
+    members: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    accepted: bool
+    members: frozenset[str]
 
 
 class PlacementAuditor:
@@ -65,9 +87,11 @@ class PlacementAuditor:
         self._status_in_force: dict[str, datetime] = {}
         self._capacity_in_force: dict[str, datetime] = {}
         self._accepted: dict[str, GroupRequest] = {}
-        self._given: dict[str, _Given] = {}
+        self._decisions: dict[str, dict[str, _Decision]] = {}
+        self._given: dict[str, _Given] = {}  # live placements
         self._departed: set[str] = set()
         self._queues: dict[str, list[str]] = {}
+        self._unfollowed: dict[str, Logged] = {}  # group -> the decision not followed yet
         self._handlers = {
             "screened": self._screened,
             "location-status-changed": self._status,
@@ -75,6 +99,7 @@ class PlacementAuditor:
             "shelter-departed": self._departure,
             "placement-deferred": self._deferred,
             "placed": self._placed,
+            "placement-withdrawn": self._withdrawn,
         }
 
     def on_event(self, event: Logged) -> None:
@@ -87,17 +112,57 @@ class PlacementAuditor:
         """Groups still waiting, per location, in arrival order."""
         return {code: list(queue) for code, queue in self._queues.items() if queue}
 
+    def findings(self, as_of: datetime, grace: timedelta) -> list[Mismatch | Pending]:
+        """Placements and waits their group's live decision no longer bears out, at the end."""
+        found: list[Mismatch | Pending] = []
+        for group, decision in self._unfollowed.items():
+            detail = f"still {self._held(group)} after decision {decision.event_id}"
+            if decision.occurred_at + grace <= as_of:
+                found.append(Mismatch(NOT_THE_LIVE_DECISION, detail, group, decision.where))
+            else:
+                found.append(Pending(NOT_THE_LIVE_DECISION, group, detail))
+        return found
+
     def _screened(self, event: Logged) -> None:
         data = cast(Screened, event.data)
+        if data.decided_after is not None:
+            return  # a legacy late member decided alone: placement never acted on it
+        request = self._request(event, data)
+        if data.decision == "accepted" and request is None:
+            return  # placement rejects it and keeps what it had
+        members = frozenset(member.case_id for member in data.members)
+        chain = self._decisions.setdefault(data.group_id, {})
+        chain[event.event_id] = _Decision(request is not None, members)
+        if request is None:
+            self._accepted.pop(data.group_id, None)
+        else:
+            self._accepted[data.group_id] = request
+        self._follow(event, data.group_id, request)
+
+    def _request(self, event: Logged, data: Screened) -> GroupRequest | None:
+        """What placement is asked to place for an accepted decision, if it can be placed."""
         crossing = event.envelope.crossing
-        if data.decision != "accepted" or data.decided_after is not None or not data.members:
-            return
-        if crossing not in self.reference.crossing_codes or data.returned_at is None:
-            return
+        if data.decision != "accepted" or not data.members or data.returned_at is None:
+            return None
+        if crossing not in self.reference.crossing_codes:
+            return None
         members = tuple(member.case_id for member in data.members)
-        self._accepted[data.group_id] = GroupRequest(
+        return GroupRequest(
             data.group_id, crossing, members, len(members), data.returned_at, event.event_id
         )
+
+    def _follow(self, event: Logged, group: str, request: GroupRequest | None) -> None:
+        """Note a live placement or wait that the new live decision calls to be withdrawn."""
+        given = self._given.get(group)
+        if given is not None:
+            same = request is not None and frozenset(request.members) == given.members
+            stale = not same
+        else:
+            stale = request is None and self._home_queue(group) is not None
+        if stale:
+            self._unfollowed[group] = event
+        else:
+            self._unfollowed.pop(group, None)
 
     def _status(self, event: Logged) -> None:
         data = cast(LocationStatusChanged, event.data)
@@ -127,6 +192,8 @@ class PlacementAuditor:
         if (given.location, given.shelter_id) != (data.location, data.shelter_id):
             return
         self._departed.add(data.group_id)
+        del self._given[data.group_id]
+        self._unfollowed.pop(data.group_id, None)  # gone: nothing left to withdraw
         state = self.states[given.location]
         self.states[given.location] = with_departure(state, given.shelter_id, given.beds)
 
@@ -160,7 +227,11 @@ class PlacementAuditor:
         state = self.states.get(data.location)
         request = self._accepted.get(data.group_id)
         if data.group_id in self._given:
-            self._report(event, findings.GROUP_PLACED_TWICE, "the group was already placed")
+            detail = "the group already has a live placement"
+            self._report(event, findings.GROUP_PLACED_TWICE, detail)
+            return
+        if data.group_id in self._departed:
+            self._report(event, findings.GROUP_PLACED_TWICE, "the group was placed and departed")
             return
         if state is None:
             self._report(event, findings.WRONG_LOCATION, f"{data.location} is not a location")
@@ -254,7 +325,67 @@ class PlacementAuditor:
                 self._queues[home].remove(data.group_id)
             del self._accepted[data.group_id]  # placed: only `_given` is needed from now on
         self.states[data.location] = with_placement(state, data.shelter_id, data.beds, day)
-        self._given[data.group_id] = _Given(data.location, data.shelter_id, data.beds)
+        members = frozenset(data.members)
+        self._given[data.group_id] = _Given(data.location, data.shelter_id, data.beds, day, members)
+
+    def _withdrawn(self, event: Logged) -> None:
+        data = cast(PlacementWithdrawn, event.data)
+        problem = self._cause_problem(data)
+        if problem is None:
+            problem = self._leave_queue(data) if data.shelter_id is None else self._release(data)
+        if problem is not None:
+            self._report(event, WITHDRAWAL_NOT_BORNE_OUT, problem)
+        if self._held(data.group_id) == "nothing":
+            self._unfollowed.pop(data.group_id, None)
+
+    def _cause_problem(self, data: PlacementWithdrawn) -> str | None:
+        """Why the decision the withdrawal names does not call for it, if it does not."""
+        decision = self._decisions.get(data.group_id, {}).get(data.screened_event_id)
+        if decision is None:
+            return f"{data.screened_event_id} is not a decision of the group"
+        if data.reason == "NO_LONGER_ACCEPTED" and decision.accepted:
+            return f"{data.screened_event_id} accepts the group"
+        if data.reason == "GROUP_CHANGED" and (
+            not decision.accepted or decision.members == frozenset(data.members)
+        ):
+            return f"{data.screened_event_id} does not accept the group with other members"
+        return None
+
+    def _release(self, data: PlacementWithdrawn) -> str | None:
+        given = self._given.get(data.group_id)
+        if given is None:
+            return "the group has no live placement"
+        if (given.location, given.shelter_id, given.beds) != (
+            data.location,
+            data.shelter_id,
+            data.beds_released,
+        ):
+            return f"the group has {given.beds} bed(s) at {given.location}/{given.shelter_id}"
+        state = self.states[given.location]
+        if data.reason == "GROUP_CHANGED":  # placed again whole: counted again then
+            state = with_withdrawal(state, given.shelter_id, given.beds, given.day)
+        else:
+            state = with_departure(state, given.shelter_id, given.beds)
+        self.states[given.location] = state
+        del self._given[data.group_id]
+        return None
+
+    def _leave_queue(self, data: PlacementWithdrawn) -> str | None:
+        home = self._home_queue(data.group_id)
+        if home is None:
+            return "the group has no live placement and was not waiting"
+        if data.beds_released != 0:
+            return f"a group that was only waiting releases no beds, not {data.beds_released}"
+        self._queues[home].remove(data.group_id)
+        return None
+
+    def _home_queue(self, group: str) -> str | None:
+        return next((code for code, queue in self._queues.items() if group in queue), None)
+
+    def _held(self, group: str) -> str:
+        if group in self._given:
+            return "placed"
+        return "waiting" if self._home_queue(group) is not None else "nothing"
 
     def _report(self, event: Logged, category: str, detail: str) -> None:
         group = getattr(event.data, "group_id", None)

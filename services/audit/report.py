@@ -6,7 +6,11 @@ crossing's row is its designated location's. Everything about a group counts in 
 row: people returned, decisions (groups and people), specific needs as UNHCR codes,
 vaccination needs and requests, interpreter languages, placements (rerouted ones too)
 and the hours from return to placement (p50 and p95, nearest rank), deferrals, and
-legal-aid requests by purpose and priority. Kept per group: its row and return time.
+legal-aid requests by purpose and priority.
+
+Only live decisions and placements count: a re-decision takes the place of the decision
+it supersedes, a withdrawn placement no longer counts, and a correction is no new
+return. Kept per group: its row, return time, live decision and live placement.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from services.reference import Reference
 REPORT_TOPICS = (
     "person-returned",
     "screened",
+    "placement-withdrawn",
     "placement-deferred",
     "placed",
     "legal-aid-requested",
@@ -115,6 +120,8 @@ class CohortBuilder:
         self.reference = reference
         self.report = CohortReport(start, end, {})
         self._groups: dict[str, tuple[str, datetime] | None] = {}
+        self._live: dict[str, Screened] = {}
+        self._placed: dict[str, tuple[Placed, float]] = {}  # live placement, hours to it
 
     def feed(self, event: Logged) -> None:
         """Count `event` in its group's row, when its group is in the cohort."""
@@ -124,7 +131,7 @@ class CohortBuilder:
         if event.topic == "person-returned":
             person = cast(PersonReturned, data)
             row = self._row(person.group_id, person.crossing, person.returned_at)
-            if row is not None:
+            if row is not None and person.corrects is None:
                 row.returns += 1
             return
         if event.topic == "screened":
@@ -134,7 +141,9 @@ class CohortBuilder:
         if row is None:
             return
         if event.topic == "placed":
-            self._placed(row, cast(Placed, data), event.occurred_at)
+            self._placement(row, cast(Placed, data), event.occurred_at)
+        elif event.topic == "placement-withdrawn":
+            self._withdrawn(row, data.group_id)
         elif event.topic == "placement-deferred":
             row.deferrals[data.reason] += 1
         elif event.topic == "legal-aid-requested":
@@ -165,29 +174,58 @@ class CohortBuilder:
         row = self._row(data.group_id, crossing, data.returned_at)
         if row is None:
             return
-        if data.decided_after is None:
-            row.groups += 1
-            row.group_decisions[data.decision] += 1
-        row.person_decisions[data.decision] += len(data.members)
-        day = self._returned_at(data.group_id).date()
-        row.decisions_by_day[(day, data.decision)] += len(data.members)
-        for member in data.members:
-            row.specific_needs.update(member.flags)
-            if "covid_vaccination" in member.needs:
-                row.vaccination_needs += 1
-            if member.interpreter_language:
-                row.interpreters[member.interpreter_language] += 1
-        fear = [r for r in data.reasons if r.code == "FEAR_OF_RETURN"]
-        row.specific_needs["FEAR_OF_RETURN"] += len(fear)
+        if data.decided_after is None:  # else a legacy late member, counted beside
+            previous = self._live.pop(data.group_id, None)
+            if previous is not None:
+                self._count(row, previous, -1)
+            self._live[data.group_id] = data
+        self._count(row, data, 1)
 
-    def _placed(self, row: Row, data: Placed, at: datetime) -> None:
+    def _count(self, row: Row, data: Screened, sign: int) -> None:
+        """Add (`sign` 1) or take back (-1) what one decision counts."""
+        if data.decided_after is None:
+            row.groups += sign
+            _add(row.group_decisions, data.decision, sign)
+        _add(row.person_decisions, data.decision, sign * len(data.members))
+        day = self._returned_at(data.group_id).date()
+        _add(row.decisions_by_day, (day, data.decision), sign * len(data.members))
+        for member in data.members:
+            for flag in member.flags:
+                _add(row.specific_needs, flag, sign)
+            if "covid_vaccination" in member.needs:
+                row.vaccination_needs += sign
+            if member.interpreter_language:
+                _add(row.interpreters, member.interpreter_language, sign)
+        fear = [r for r in data.reasons if r.code == "FEAR_OF_RETURN"]
+        _add(row.specific_needs, "FEAR_OF_RETURN", sign * len(fear))
+
+    def _placement(self, row: Row, data: Placed, at: datetime) -> None:
+        self._withdrawn(row, data.group_id)  # a group has one live placement
+        hours = round((at - self._returned_at(data.group_id)).total_seconds() / 3600, 3)
+        self._placed[data.group_id] = (data, hours)
         row.placed_groups += 1
         row.placed_people += len(data.members)
         row.rerouted_groups += data.rerouted_from is not None
-        hours = (at - self._returned_at(data.group_id)).total_seconds() / 3600
-        row.hours_to_placement.append(round(hours, 3))
+        row.hours_to_placement.append(hours)
+
+    def _withdrawn(self, row: Row, group_id: str) -> None:
+        found = self._placed.pop(group_id, None)
+        if found is None:
+            return
+        data, hours = found
+        row.placed_groups -= 1
+        row.placed_people -= len(data.members)
+        row.rerouted_groups -= data.rerouted_from is not None
+        row.hours_to_placement.remove(hours)
 
     def _returned_at(self, group_id: str) -> datetime:
         found = self._groups[group_id]
         assert found is not None
         return found[1]
+
+
+def _add(counter: Counter[Any], key: Any, amount: int) -> None:
+    """Add to a count, dropping it at zero: a figure taken back is not shown as 0."""
+    counter[key] += amount
+    if counter[key] <= 0:
+        del counter[key]

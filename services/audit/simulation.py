@@ -1,177 +1,157 @@
-"""A placement stand-in for synthetic histories: the pure policy, driven as the service drives it.
+"""A placement stand-in for synthetic histories: the placement writer's own decisions, in memory.
 
-Used by `synthetic` to write the `placed` and `placement-deferred` events of a generated
-history (tests and the replay benchmark), never by the audit itself. It follows the
-placement service's conventions: a group arriving where others wait joins the queue,
-queues are drained after every status change, new beds, departure and new local day,
-each waiting group's reason is announced once per reason, and the event ids are
-`event_id_for("placed", screened_id)` and
-`event_id_for("placement-deferred", screened_id, reason)`.
+Used by `synthetic` to write the `placed`, `placement-deferred` and `placement-withdrawn`
+events of a generated history (tests and the replay benchmark), never by the audit
+itself. Each input becomes the command the placement service would issue, and
+`services.placement.handlers.decide` (pure) decides it on the unit's state, so the
+history follows the writer's rules exactly: queues joined and drained, reasons
+announced once, re-decided groups moved or released, and the writer's event ids.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from schemas.decisions import PlacementDeferred
-from schemas.envelope import Envelope, event_id_for, make_envelope
+from schemas.envelope import Envelope
 from schemas.status import SecurityLevel
-from services.placement.events import placed_event
-from services.placement.policy import Placement, drain_queue, place_group
-from services.placement.state import (
-    GroupRequest,
-    LocationState,
-    WaitingGroup,
-    initial_states,
-    local_date,
-    with_capacity,
-    with_departure,
-    with_placement,
-    with_status,
+from services.placement.commands import (
+    CheckLocalDay,
+    Command,
+    PlaceGroup,
+    ReleaseBeds,
+    SetLocationStatus,
+    SetShelterCapacity,
+    WithdrawGroup,
 )
+from services.placement.handlers import decide
+from services.placement.records import GroupRecord, UnitState, seed_unit
+from services.placement.routing import PlacementUnits, anchor_of
+from services.placement.state import GroupRequest
 from services.reference import Reference
 
 PRODUCER = "placement-sim/0.1.0"
 
 
-@dataclass(frozen=True)
-class Given:
-    """Where a placed group sleeps."""
-
-    request: GroupRequest
-    location: str
-    shelter_id: str
-
-
 @dataclass
 class PlacementSimulator:
-    """Placement state, queues and what was given, changed by one call per input event."""
+    """Every unit's state and every group's record, changed by one call per input event."""
 
     reference: Reference
-    states: dict[str, LocationState] = field(init=False)
-    queues: dict[str, list[WaitingGroup]] = field(default_factory=dict)
-    reported: dict[str, set[str]] = field(default_factory=dict)
-    drained_on: dict[str, date] = field(default_factory=dict)
-    given: dict[str, Given] = field(default_factory=dict)
+    units: PlacementUnits = field(init=False)
+    states: dict[str, UnitState] = field(init=False)
+    groups: dict[str, GroupRecord] = field(default_factory=dict)
+    offset: int = 0
 
     def __post_init__(self) -> None:
-        self.states = initial_states(self.reference)
+        by_location = {
+            loc.code: anchor_of(self.reference, loc.code) for loc in self.reference.locations
+        }
+        self.units = PlacementUnits(by_location, dict.fromkeys(set(by_location.values()), 0))
+        self.states = {
+            unit: seed_unit(self.reference, unit, self.units.locations_of(unit))
+            for unit in self.units.partition_by_unit
+        }
 
-    def accept(self, request: GroupRequest, now: datetime) -> list[Envelope[Any]]:
-        """An accepted group arrives: place it, or queue it."""
-        home = self.reference.location_for_crossing(request.crossing).code
-        if self.queues.get(home):
-            self.queues[home].append(WaitingGroup(request, home, now, "NO_SHELTER_CAPACITY"))
-            return self._drain([home], now)
-        state, alternate = self._pair(home)
-        outcome = place_group(request, state, alternate, local_date(request.returned_at))
-        if isinstance(outcome, Placement):
-            self._apply(outcome, request, local_date(request.returned_at))
-            return [self._placed(request, outcome, None, now)]
-        self.queues.setdefault(home, []).append(WaitingGroup(request, home, now, outcome.reason))
-        self.drained_on[home] = local_date(now, offset_of=request.returned_at)
-        return self._announce(now)
+    def accept(
+        self, request: GroupRequest, now: datetime, supersedes: str | None = None
+    ) -> list[Envelope[Any]]:
+        """An accepted decision of a group (a first one, or one that `supersedes` another)."""
+        home = self._home(request.crossing)
+        return self._run(
+            PlaceGroup(
+                unit=self.units.unit_of(home),
+                issued_at=now,
+                group_id=request.group_id,
+                crossing=request.crossing,
+                location=home,
+                members=request.members,
+                beds=request.beds,
+                returned_at=request.returned_at,
+                screened_event_id=request.screened_event_id,
+                supersedes=supersedes,
+            )
+        )
+
+    def withdraw(
+        self, group_id: str, crossing: str, screened_event_id: str, supersedes: str, now: datetime
+    ) -> list[Envelope[Any]]:
+        """A re-decision that no longer accepts the group."""
+        home = self._home(crossing)
+        return self._run(
+            WithdrawGroup(
+                unit=self.units.unit_of(home),
+                issued_at=now,
+                group_id=group_id,
+                crossing=crossing,
+                location=home,
+                screened_event_id=screened_event_id,
+                supersedes=supersedes,
+            )
+        )
 
     def status(
         self, location: str, level: SecurityLevel, cap: int, now: datetime
     ) -> list[Envelope[Any]]:
-        self.states[location] = with_status(self.states[location], level, cap)
-        return self._drain(list(self.queues), now)
+        return self._run(
+            SetLocationStatus(
+                unit=self.units.unit_of(location),
+                issued_at=now,
+                location=location,
+                security_level=level,
+                daily_cap=cap,
+                effective_at=now,
+                event_id=f"status-{location}-{now.isoformat()}",
+            )
+        )
 
     def capacity(
         self, location: str, shelter_id: str, beds: int, now: datetime
     ) -> list[Envelope[Any]]:
-        self.states[location] = with_capacity(self.states[location], shelter_id, beds)
-        return self._drain(list(self.queues), now)
+        return self._run(
+            SetShelterCapacity(
+                unit=self.units.unit_of(location),
+                issued_at=now,
+                location=location,
+                shelter_id=shelter_id,
+                beds=beds,
+                effective_at=now,
+                event_id=f"capacity-{shelter_id}-{now.isoformat()}",
+            )
+        )
 
     def departure(self, group_id: str, now: datetime) -> list[Envelope[Any]]:
-        given = self.given.pop(group_id)
-        state = self.states[given.location]
-        self.states[given.location] = with_departure(state, given.shelter_id, given.request.beds)
-        return self._drain(list(self.queues), now)
+        """The group placed as `group_id` left its shelter (ignored if it holds no beds)."""
+        record = self.groups.get(group_id)
+        if record is None or record.location is None or record.shelter_id is None:
+            return []
+        return self._run(
+            ReleaseBeds(
+                unit=record.unit,
+                issued_at=now,
+                group_id=group_id,
+                location=record.location,
+                shelter_id=record.shelter_id,
+                event_id=f"departed-{group_id}",
+            )
+        )
 
     def new_day(self, now: datetime) -> list[Envelope[Any]]:
-        """The wall-clock tick: drain queues whose local date changed since their last retry."""
-        due = [
-            code
-            for code, queue in self.queues.items()
-            if queue
-            and self.drained_on.get(code) != local_date(now, offset_of=queue[0].request.returned_at)
-        ]
-        return self._drain(due, now)
-
-    def _pair(self, home: str) -> tuple[LocationState, LocationState | None]:
-        state = self.states[home]
-        return state, None if state.alternate is None else self.states[state.alternate]
-
-    def _drain(self, codes: list[str], now: datetime) -> list[Envelope[Any]]:
+        """The wall-clock tick: each unit with a queue retries it on a new local date."""
         out: list[Envelope[Any]] = []
-        pending = [code for code in codes if self.queues.get(code)]
-        for code in sorted(pending, key=lambda c: (self.queues[c][0].deferred_since, c)):
-            queue = self.queues[code]
-            today = local_date(now, offset_of=queue[0].request.returned_at)
-            home, alternate = self._pair(code)
-            outcome = drain_queue(queue, home, alternate, today)
-            self.states[code] = outcome.home
-            if outcome.alternate is not None:
-                self.states[outcome.alternate.code] = outcome.alternate
-            self.queues[code] = list(outcome.waiting)
-            self.drained_on[code] = today
-            for placed in outcome.placed:
-                request = placed.group.request
-                self.given[request.group_id] = Given(
-                    request, placed.placement.location, placed.placement.shelter_id
-                )
-                out.append(self._placed(request, placed.placement, placed.group, now))
-        return out + self._announce(now)
-
-    def _apply(self, placement: Placement, request: GroupRequest, day: date) -> None:
-        state = self.states[placement.location]
-        self.states[placement.location] = with_placement(
-            state, placement.shelter_id, placement.beds, day
-        )
-        self.given[request.group_id] = Given(request, placement.location, placement.shelter_id)
-
-    def _announce(self, now: datetime) -> list[Envelope[Any]]:
-        out: list[Envelope[Any]] = []
-        for queue in self.queues.values():
-            for position, group in enumerate(queue, start=1):
-                said = self.reported.setdefault(group.request.group_id, set())
-                if group.reason not in said:
-                    said.add(group.reason)
-                    out.append(_deferred(group, position, now))
+        for unit, state in sorted(self.states.items()):
+            if state.queues:
+                out += self._run(CheckLocalDay(unit=unit, issued_at=now))
         return out
 
-    def _placed(
-        self,
-        request: GroupRequest,
-        placement: Placement,
-        waited: WaitingGroup | None,
-        now: datetime,
-    ) -> Envelope[Any]:
-        deferred_since = waited.deferred_since if waited else None
-        return placed_event(request, placement, deferred_since, PRODUCER, now)
+    def _home(self, crossing: str) -> str:
+        return self.reference.location_for_crossing(crossing).code
 
-
-def _deferred(group: WaitingGroup, position: int, now: datetime) -> Envelope[Any]:
-    request = group.request
-    data = PlacementDeferred(
-        group_id=request.group_id,
-        location=group.location,
-        reason=group.reason,
-        deferred_since=group.deferred_since,
-        beds=request.beds,
-        members=list(request.members),
-        queue_position=position,
-    )
-    return make_envelope(
-        data,
-        event_id=event_id_for("placement-deferred", request.screened_event_id, group.reason),
-        producer=PRODUCER,
-        correlation_id=request.group_id,
-        causation_id=request.screened_event_id,
-        crossing=request.crossing,
-        occurred_at=now,
-    )
+    def _run(self, command: Command) -> list[Envelope[Any]]:
+        self.offset += 1
+        state = self.states[command.unit]
+        outcome = decide(command, state, self.offset, self.groups.get, PRODUCER)
+        self.states[command.unit] = outcome.state
+        self.groups.update((record.group_id, record) for record in outcome.records)
+        return [emission.envelope for emission in outcome.emissions]

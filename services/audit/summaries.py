@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 from services.audit.events import Logged
@@ -42,13 +43,47 @@ def _screened(d: Any) -> str:
     )
     reasons = ", ".join(f"{r.case_id or 'group'}:{r.code}" for r in d.reasons) or "-"
     late = f" (member after decision {d.decided_after})" if d.decided_after else ""
-    return f"{d.decision.upper()} under {d.rule_set}{late}; reasons {reasons}; {members}"
+    chain = f" revision {d.revision}" if d.revision else ""
+    chain += f" superseding {d.supersedes[:8]}" if d.supersedes else ""
+    window = f"; {window_text(d.window)}" if d.window else ""
+    return (
+        f"{d.decision.upper()} under {d.rule_set}{late}{chain}{window}; "
+        f"reasons {reasons}; {members}"
+    )
+
+
+def window_text(w: Any) -> str:
+    """A gathering window in a few words (arrival times, UTC)."""
+    return (
+        f"window {_clock(w.opened_at)}+{w.minutes:g}min "
+        f"closed by {w.closed_by} at {_clock(w.closed_at)}"
+    )
+
+
+def _clock(moment: Any) -> str:
+    return str(moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))
 
 
 def _placed(d: Any) -> str:
     reroute = f", rerouted from {d.rerouted_from} with transport" if d.rerouted_from else ""
     waited = f", waiting since {d.deferred_since.isoformat()}" if d.deferred_since else ""
     return f"PLACED at {d.location}/{d.shelter_id}, {d.beds} bed(s){reroute}{waited}"
+
+
+def _withdrawn(d: Any) -> str:
+    place = f"{d.location}/{d.shelter_id}" if d.shelter_id else f"the queue at {d.location}"
+    return (
+        f"WITHDRAWN from {place} ({d.reason}), {d.beds_released} bed(s) released, "
+        f"after decision {d.screened_event_id[:8]}"
+    )
+
+
+def _request_updated(d: Any) -> str:
+    members = " ".join(d.members) or "-"
+    return (
+        f"{d.request_type} {d.request_event_id[:8]} {d.change} ({d.reason}) "
+        f"to {d.provider_id}; members {members}"
+    )
 
 
 def _deferred(d: Any) -> str:
@@ -94,6 +129,8 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "screened": _screened,
     "placed": _placed,
     "placement-deferred": _deferred,
+    "placement-withdrawn": _withdrawn,
+    "request-updated": _request_updated,
     "legal-aid-requested": _legal_aid,
     "care-requested": _care,
     "shelter-departed": _departed,

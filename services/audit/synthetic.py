@@ -1,7 +1,10 @@
 """A synthetic recorded history, for the audit's tests and the replay benchmark.
 
-Pure and deterministic (a seed): realistic `person-returned` records; `screened` from
-`decide_group`; `placed`/`placement-deferred` from the placement policy
+Pure and deterministic (a seed): realistic `person-returned` records, a family's members
+arriving minutes apart, now and then one after its group's window or a correction of a
+record; `screened` from `decide_group`, gathered as screening gathers (complete, or the
+window ran out) and re-decided over the whole group, superseding, when a late member or
+a correction comes; `placed`/`placement-deferred` from the placement policy
 (`simulation`); legal-aid and care requests from notify's rules; status changes, a
 capacity cut and departures on a schedule. Events come out in log order, their
 `occurred_at` strictly increasing, with the ids the services would give them.
@@ -18,20 +21,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.decisions import Placed, Screened
-from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
+from schemas.envelope import Envelope, event_id_for, make_envelope
 from schemas.person import PersonReturned
+from schemas.requests import LegalAidRequested, RequestUpdated
 from schemas.status import CapacityUpdated, LocationStatusChanged, ShelterDeparted
 from services.audit.simulation import PlacementSimulator
-from services.audit.synthetic_people import CROSSINGS, people, weighted
+from services.audit.synthetic_people import CROSSINGS, Gathering, corrected, people, weighted
 from services.notify.requests import (
     care_requests_for_placement,
     legal_aid_for_placement,
     legal_aid_for_referral,
+    referred_for_fear,
     request_event_id,
 )
 from services.placement.state import GroupRequest
 from services.reference import Reference
-from services.screening.rules import decide_group
 from services.screening.ruleset import load_rule_set
 
 Event = tuple[str, Envelope[Any]]
@@ -51,6 +55,16 @@ class HistoryOptions:
     incomplete_share: float = 0.03
     surge_crossing: str | None = "ELP"
     """Every group returns here, five times as often, from the second day's noon to midnight."""
+    wait_minutes: float = 10.0
+    """Screening's gathering window (`RETURNS_GROUP_WAIT_MINUTES`); its grace is 30 s."""
+    member_gap_minutes: float = 1.5
+    """Mean minutes between two members' arrivals: now and then one comes after the window."""
+    correction_share: float = 0.04
+    """Groups one of whose records is corrected, minutes or hours after it arrived."""
+
+
+GRACE = timedelta(seconds=30)
+"""Screening's `RETURNS_GROUP_GRACE_SECONDS`."""
 
 
 def synthetic_history(
@@ -81,6 +95,7 @@ class _History:
         self.placement = PlacementSimulator(reference)
         self.last = options.start
         self.screened: dict[str, Envelope[Screened]] = {}
+        self.interviews: dict[str, Envelope[LegalAidRequested]] = {}
         self.open_requests: Counter[str] = Counter()
         self.scheduled: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
         self.sequence = 0
@@ -99,7 +114,7 @@ class _History:
             moment += timedelta(minutes=self.rng.expovariate(1 / gap))
             crossing = surge or weighted(self.rng, CROSSINGS)
             yield from self._due(moment)
-            yield from self._group(number, moment, crossing)
+            self._group(number, moment, crossing)
         yield from self._due(moment + timedelta(days=30), departures=False)
 
     def _schedule(self, when: datetime, kind: str, *args: Any) -> None:
@@ -126,6 +141,7 @@ class _History:
                 continue
             now = self.at(when)
             yield from self._outputs(self.placement.new_day(now), now)
+            now = self.at(now)  # after what the new day let through
             yield from getattr(self, f"_{kind}")(now, *args)
 
     def _surging(self, moment: datetime) -> str | None:
@@ -134,54 +150,90 @@ class _History:
             return self.options.surge_crossing
         return None
 
-    def _group(self, number: int, moment: datetime, crossing: str) -> Iterator[Event]:
+    def _group(self, number: int, moment: datetime, crossing: str) -> None:
+        """Schedule the arrivals of group `number`'s members, and a correction now and then."""
         members = people(self.rng, self.options.older_share, number, crossing, moment)
         arrived = members
         if len(members) > 1 and self.rng.random() < self.options.incomplete_share:
             arrived = members[:-1]  # one never came: the group is decided incomplete
-        envelopes = []
-        for member in arrived:
-            envelope = make_envelope(
-                member,
-                event_id=event_id_for("person-returned", member.source, member.submission_id),
-                producer="intake/0.1.0",
-                correlation_id=member.group_id,
-                causation_id=None,
-                crossing=crossing,
-                occurred_at=self.at(moment + timedelta(seconds=70)),
+        gathering = Gathering(crossing, members[0].group_size)
+        when = moment + timedelta(seconds=70)
+        for index, member in enumerate(arrived):
+            if index:
+                when += timedelta(minutes=self.rng.expovariate(1 / self.options.member_gap_minutes))
+            self._schedule(when, "arrival", gathering, member)
+        if self.rng.random() < self.options.correction_share:
+            later = self.rng.choice((self.rng.uniform(0.2, 4), self.rng.uniform(30, 600)))
+            fixed = corrected(arrived[0])
+            self._schedule(
+                moment + timedelta(seconds=70, minutes=later), "arrival", gathering, fixed
             )
-            envelopes.append(envelope)
-            yield "person-returned", envelope
-        yield from self._decide(envelopes, crossing, moment + timedelta(minutes=2))
 
-    def _decide(
-        self, members: list[Envelope[PersonReturned]], crossing: str, when: datetime
+    def _arrival(
+        self, now: datetime, gathering: Gathering, record: PersonReturned
     ) -> Iterator[Event]:
-        decision = decide_group([m.data for m in members], self.rules)
-        causes = digest_of([m.event_id for m in members])
-        now = self.at(when)
-        envelope = make_envelope(
-            decision,
-            event_id=event_id_for("screened", causes),
-            producer="screening/0.1.0",
-            correlation_id=decision.group_id,
-            causation_id=causes,
-            crossing=crossing,
-            occurred_at=now,
-        )
+        live = gathering.live
+        if record.corrects is not None and live is not None and live.data.decision == "accepted":
+            return  # re-placing a placed group is not simulated: this correction never came
+        yield "person-returned", gathering.arrive(record, now)
+        if len(gathering.records) == 1:
+            due = now + timedelta(minutes=self.options.wait_minutes)
+            self._schedule(due + GRACE, "close", gathering)
+        if live is None and gathering.complete():
+            gathering.close(now, "complete", self.options.wait_minutes)
+        if gathering.window is not None:
+            yield from self._decide(gathering, now)  # first, or again over the whole group
+
+    def _close(self, now: datetime, gathering: Gathering) -> Iterator[Event]:
+        if gathering.live is None:  # the window ran out before the group was complete
+            gathering.close(now, "window", self.options.wait_minutes)
+            yield from self._decide(gathering, now)
+
+    def _decide(self, gathering: Gathering, when: datetime) -> Iterator[Event]:
+        envelope = gathering.decide(self.rules, self.at(when + timedelta(seconds=2)))
+        decision = envelope.data
         yield "screened", envelope
-        if decision.decision == "referred":
-            yield from self._referral(envelope)
+        yield from self._interview(envelope)
+        # Never accepted before: an incomplete group is referred, and accepted groups
+        # get no corrections here (see `_arrival`), so this is the group's first placement.
         if decision.decision != "accepted" or decision.returned_at is None:
             return
         self.screened[decision.group_id] = envelope
         ids = tuple(member.case_id for member in decision.members)
         request = GroupRequest(
-            decision.group_id, crossing, ids, len(ids), decision.returned_at, envelope.event_id
+            decision.group_id,
+            gathering.crossing,
+            ids,
+            len(ids),
+            decision.returned_at,
+            envelope.event_id,
         )
-        now = self.at(now + timedelta(seconds=1))
+        now = self.at(envelope.occurred_at + timedelta(seconds=1))
         yield from self._outputs(self.placement.new_day(now), now)
         yield from self._outputs(self.placement.accept(request, now), now)
+
+    def _interview(self, screened: Envelope[Screened]) -> Iterator[Event]:
+        """One non-refoulement request per group: requested once, then amended or withdrawn."""
+        request = self.interviews.get(screened.data.group_id)
+        if request is None:
+            yield from self._referral(screened)
+            return
+        still = referred_for_fear(screened.data)
+        update = RequestUpdated(
+            group_id=screened.data.group_id,
+            request_event_id=request.event_id,
+            request_type="legal-aid-requested",
+            provider_id=request.data.provider_id,
+            change="amended" if still else "withdrawn",
+            reason="GROUP_CHANGED" if still else "NO_LONGER_REFERRED",
+            caused_by=screened.event_id,
+            members=[m.case_id for m in screened.data.members] if still else [],
+            priority=request.data.priority if still else None,
+        )
+        event_id = request_event_id("request-updated", screened.event_id, request.event_id)
+        yield "request-updated", self._request(update, screened, event_id)
+        if not still:
+            del self.interviews[screened.data.group_id]
 
     def _referral(self, screened: Envelope[Screened]) -> Iterator[Event]:
         crossing = self.reference.crossing(screened.crossing or "")
@@ -193,12 +245,10 @@ class _History:
             crossing=crossing,
         )
         if request is not None:
-            yield (
-                "legal-aid-requested",
-                self._request(
-                    request, screened, request_event_id("legal-aid-requested", screened.event_id)
-                ),
-            )
+            event_id = request_event_id("legal-aid-requested", screened.event_id)
+            envelope = self._request(request, screened, event_id)
+            self.interviews[screened.data.group_id] = envelope
+            yield "legal-aid-requested", envelope
 
     def _outputs(self, outputs: list[Envelope[Any]], now: datetime) -> Iterator[Event]:
         for envelope in outputs:

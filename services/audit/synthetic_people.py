@@ -1,16 +1,22 @@
 """Realistic people for synthetic histories: crossings, nationalities, languages, ages.
 
-Drawn from one `random.Random`, so a seed gives the same people every time.
+Drawn from one `random.Random`, so a seed gives the same people every time. `Gathering`
+keeps one group's arrivals as screening gathers them, and decides it as screening does.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from schemas.person import PersonReturned
+from schemas.decisions import GatherWindow, Screened, WindowClosedBy
+from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
+from schemas.person import Declared, PersonReturned
+from services.intake.handling import person_returned_id
+from services.screening.rules import decide_group
+from services.screening.ruleset import RuleSet
 
 CROSSINGS = (("ELP", 30), ("SAN", 25), ("BRO", 12), ("CXL", 10), ("LRD", 8), ("OLS", 8), ("EGP", 7))
 UTC_OFFSET_HOURS = {"SAN": -8, "CXL": -8, "OLS": -7, "ELP": -7, "EGP": -6, "LRD": -6, "BRO": -6}
@@ -108,6 +114,20 @@ def _person(
     return PersonReturned.model_validate(record, strict=False)
 
 
+def corrected(record: PersonReturned) -> PersonReturned:
+    """A correction of `record` (a new submission naming it): its declarations, all false.
+
+    As when an officer finds the declarations were entered against the wrong person.
+    """
+    declared = Declared(**dict.fromkeys(record.declared.model_dump(), False))
+    update = {
+        "submission_id": f"{record.submission_id}-c1",
+        "corrects": record.submission_id,
+        "declared": declared,
+    }
+    return PersonReturned.model_validate({**record.model_dump(), **update}, strict=False)
+
+
 def _age(rng: random.Random, older_share: float, index: int) -> int:
     if index == 0 and rng.random() < older_share:
         return rng.randint(58, 68)
@@ -116,3 +136,69 @@ def _age(rng: random.Random, older_share: float, index: int) -> int:
 
 def _born(on: date, age: int, rng: random.Random) -> date:
     return on - timedelta(days=age * 365 + rng.randint(10, 350))
+
+
+@dataclass
+class Gathering:
+    """One group as screening sees it: every record that arrived, and its live decision."""
+
+    crossing: str
+    size: int
+    records: list[Envelope[PersonReturned]] = field(default_factory=list)
+    window: GatherWindow | None = None
+    live: Envelope[Screened] | None = None
+
+    def arrive(self, record: PersonReturned, now: datetime) -> Envelope[PersonReturned]:
+        """The record as intake publishes it, arriving `now`."""
+        envelope = make_envelope(
+            record,
+            event_id=person_returned_id(record.source, record.submission_id),
+            producer="intake/0.1.0",
+            correlation_id=record.group_id,
+            causation_id=None,
+            crossing=self.crossing,
+            occurred_at=now,
+        )
+        self.records.append(envelope)
+        return envelope
+
+    def current(self) -> list[Envelope[PersonReturned]]:
+        """Each case's current record: a correction replaces the record it names."""
+        replaced = {
+            person_returned_id(r.data.source, r.data.corrects)
+            for r in self.records
+            if r.data.corrects is not None
+        }
+        return [r for r in self.records if r.event_id not in replaced]
+
+    def complete(self) -> bool:
+        return len({r.data.case_id for r in self.records}) >= self.size
+
+    def close(self, now: datetime, closed_by: WindowClosedBy, minutes: float) -> None:
+        opened_at = self.records[0].occurred_at
+        self.window = GatherWindow(
+            opened_at=opened_at, minutes=minutes, closed_at=now, closed_by=closed_by
+        )
+
+    def decide(self, rules: RuleSet, now: datetime) -> Envelope[Screened]:
+        """Decide the whole group over its current records, superseding the live decision."""
+        members = self.current()
+        previous = self.live
+        decision = decide_group([m.data for m in members], rules).model_copy(
+            update={
+                "window": self.window,
+                "supersedes": previous.event_id if previous else None,
+                "revision": (previous.data.revision or 1) + 1 if previous else 1,
+            }
+        )
+        causes = digest_of([m.event_id for m in members])
+        self.live = make_envelope(
+            decision,
+            event_id=event_id_for("screened", causes),
+            producer="screening/0.1.0",
+            correlation_id=decision.group_id,
+            causation_id=causes,
+            crossing=self.crossing,
+            occurred_at=now,
+        )
+        return self.live

@@ -5,7 +5,9 @@ decisions listing it, its care requests, an intake rejection holding it), and fr
 `person-returned` on, every event of its group too. Given a group id, every event of
 the group. Entries are in log order and numbered; `caused_by` points at the entries
 whose events caused each one (a `screened` event's causation is the digest of its
-member events, resolved to those entries when they are here).
+member events, resolved to those entries when they are here). `decision_chain` lists
+the group's decisions (revision, what each supersedes, window) with its placements and
+withdrawals, and which of them are live.
 
 Personal data (names, date of birth, nationality, languages, declarations) are left out
 of summaries and redacted from the JSON unless asked for: the decisions, flags and
@@ -23,8 +25,9 @@ from typing import Any
 from schemas.base import sensitive_fields
 from schemas.envelope import digest_of
 from schemas.registry import TOPICS
+from services.audit.assembly import Member, choose_members, current_records
 from services.audit.events import PIPELINE_ORDER, Logged, in_log_order
-from services.audit.summaries import summary
+from services.audit.summaries import summary, window_text
 
 CASE_TOPICS = PIPELINE_ORDER
 """The topics a case timeline reads: every enveloped topic."""
@@ -45,10 +48,23 @@ class TimelineEntry:
 class CaseCollector:
     """Picks the events of one case or group out of the log, in log order, as they come."""
 
-    def __init__(self, wanted: str) -> None:
+    def __init__(self, wanted: str, groups: Iterable[str] = ()) -> None:
         self.wanted = wanted
-        self.groups: set[str] = {wanted}
+        self.groups: set[str] = {wanted, *groups}
         self.events: list[Logged] = []
+
+    def chain_cut(self) -> bool:
+        """Whether a decision kept supersedes one that is not kept: a case id's group was
+        decided before the case arrived. A second replay with `again` takes it all."""
+        kept = {event.event_id for event in self.events}
+        return any(
+            event.topic == "screened" and event.data.supersedes not in (None, *kept)
+            for event in self.events
+        )
+
+    def again(self) -> CaseCollector:
+        """A collector that keeps every event of the groups found, from the first."""
+        return CaseCollector(self.wanted, self.groups)
 
     def feed(self, event: Logged) -> None:
         """Keep `event` when it belongs to the case (or the group)."""
@@ -105,16 +121,104 @@ def _caused_by(event: Logged, ordered: list[Logged], numbers: dict[str, int]) ->
         return ()
     listed = {member.case_id for member in event.data.members}
     members = [
-        e
+        Member(e.event_id, e.where, e.occurred_at, e.data)
         for e in ordered
         if e.topic == "person-returned"
         and e.data.group_id == event.data.group_id
         and e.data.case_id in listed
     ]
-    if digest_of([m.event_id for m in members]) == cause:
-        return tuple(sorted(numbers[m.event_id] for m in members))
-    single = [m for m in members if digest_of([m.event_id]) == cause]
-    return tuple(numbers[m.event_id] for m in single)
+    # The records screened decided on: each case's current one, as a rule (`assembly`).
+    current = current_records(members)
+    chosen, matches = current, digest_of([m.event_id for m in current]) == cause
+    if not matches:
+        chosen, matches = choose_members(members, cause)
+    return tuple(sorted(numbers[m.event_id] for m in chosen)) if matches else ()
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One decision or placement of a group, as `case` lists them: what it follows, if live."""
+
+    number: int
+    group_id: str
+    topic: str
+    revision: int | None
+    follows: int | None  # the entry it supersedes (a decision) or ends (a withdrawal)
+    outcome: str
+    reasons: str
+    window: str
+    live: bool
+
+
+CHAIN_TOPICS = ("screened", "placement-deferred", "placed", "placement-withdrawn")
+
+
+def decision_chain(entries: list[TimelineEntry]) -> list[ChainStep]:
+    """The decisions of each group in the timeline and its placements, in log order.
+
+    A decision is live while none supersedes it; a placement while no withdrawal or
+    departure ended it. Two live decisions of a group are a split family.
+    """
+    numbers = {entry.event.event_id: entry.number for entry in entries}
+    ended = _ended(entries)
+    steps = []
+    for entry in entries:
+        event, data = entry.event, entry.event.data
+        if event.topic not in CHAIN_TOPICS:
+            continue
+        if event.topic == "screened":
+            step = ChainStep(
+                entry.number,
+                data.group_id,
+                event.topic,
+                data.revision,
+                numbers.get(data.supersedes or ""),
+                data.decision,
+                ", ".join(f"{r.case_id or 'group'}:{r.code}" for r in data.reasons) or "-",
+                window_text(data.window) if data.window else "-",
+                event.event_id not in ended,
+            )
+        else:
+            follows = numbers.get(getattr(data, "placed_event_id", None) or "")
+            step = ChainStep(
+                entry.number,
+                data.group_id,
+                event.topic,
+                None,
+                follows,
+                _placement_outcome(event),
+                getattr(data, "reason", None) or "-",
+                "-",
+                event.topic == "placed" and event.event_id not in ended,
+            )
+        steps.append(step)
+    return steps
+
+
+def _ended(entries: list[TimelineEntry]) -> set[str]:
+    """Decisions superseded, placements withdrawn or left."""
+    ended: set[str] = set()
+    placed: dict[str, str] = {}  # group -> its last placement
+    for entry in entries:
+        event, data = entry.event, entry.event.data
+        if event.topic == "screened" and data.supersedes:
+            ended.add(data.supersedes)
+        elif event.topic == "placed":
+            placed[data.group_id] = event.event_id
+        elif event.topic == "placement-withdrawn" and data.placed_event_id:
+            ended.add(data.placed_event_id)
+        elif event.topic == "shelter-departed" and data.group_id in placed:
+            ended.add(placed[data.group_id])
+    return ended
+
+
+def _placement_outcome(event: Logged) -> str:
+    data = event.data
+    if event.topic == "placed":
+        return f"placed at {data.location}/{data.shelter_id}, {len(data.members)} member(s)"
+    if event.topic == "placement-deferred":
+        return f"waiting at {data.location}, {len(data.members)} member(s)"
+    return f"withdrawn, {data.beds_released} bed(s) released"
 
 
 def timeline_json(

@@ -3,10 +3,13 @@
 One pass over the log in log order (`services.audit.events`), each event once:
 
 - screening: each `screened` event is re-run with the rule set it names, on the
-  `person-returned` events it decided on (`assembly`, `screening_check`);
+  `person-returned` events it decided on (`assembly`, `screening_check`); each group's
+  decisions form one chain, the last one live, covering every member that arrived, in
+  its current record, and the gathering windows bear out who was left out and why
+  (`screening_check.ChainTracker`);
 - placement: every `placed` and first `placement-deferred` is re-checked against the
   state replayed from the log (`placement_check`);
-- completeness: decisions that must follow others are there (`completeness`);
+- completeness: decisions that must follow the live decision are there (`completeness`);
 - the log: repeated events are duplicates (the contract's idempotency) unless their
   data differ; records that cannot be decoded are reported.
 """
@@ -14,7 +17,7 @@ One pass over the log in log order (`services.audit.events`), each event once:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,7 +27,7 @@ from services.audit.completeness import CompletenessTracker
 from services.audit.events import Logged, ReplayStats, unique_events
 from services.audit.findings import Mismatch, Pending
 from services.audit.placement_check import PlacementAuditor
-from services.audit.screening_check import RuleSets, recheck
+from services.audit.screening_check import ChainTracker, RuleSets, recheck
 from services.reference import Reference
 
 VERIFY_TOPICS = (
@@ -33,10 +36,12 @@ VERIFY_TOPICS = (
     "location-status-changed",
     "capacity-updated",
     "shelter-departed",
+    "placement-withdrawn",
     "placement-deferred",
     "placed",
     "legal-aid-requested",
     "care-requested",
+    "request-updated",
 )
 """The topics `verify` reads."""
 
@@ -78,16 +83,22 @@ class Verifier:
         self.assembler = GroupAssembler(keep_decided)
         self.placement = PlacementAuditor(reference)
         self.completeness = CompletenessTracker()
+        self.chains = ChainTracker()
         self.mismatches: list[Mismatch] = []
+        self._not_current: dict[str, Assembled] = {}  # the group's last pairing, if stale
         self.rechecked = 0
         self.placements = 0
 
     def feed(self, event: Logged) -> None:
         """Check or record one event."""
         if event.topic == "person-returned":
+            self.chains.on_person(event)
             self._recheck(self.assembler.add_person(event))
             return
         if event.topic == "screened":
+            group_id = event.data.group_id
+            for category, detail in self.chains.on_screened(event):
+                self.mismatches.append(Mismatch(category, detail, group_id, event.where))
             self._recheck(self.assembler.add_screened(event))
         if event.topic == "placed":
             self.placements += 1
@@ -116,7 +127,13 @@ class Verifier:
                 report.mismatches.append(mismatch)
             else:
                 report.pending.append(Pending(findings.PERSON_WITHOUT_DECISION, group, detail))
-        for found in self.completeness.findings(as_of, grace):
+        followed = (
+            *self.completeness.findings(as_of, grace),
+            *self.chains.findings(as_of, grace),
+            *self.placement.findings(as_of, grace),
+            *self._live_not_current(as_of, grace),
+        )
+        for found in followed:
             if isinstance(found, Mismatch):
                 report.mismatches.append(found)
             else:
@@ -127,6 +144,23 @@ class Verifier:
         for item in assembled:
             self.rechecked += 1
             self.mismatches += _screening_mismatches(item, self.rule_sets)
+            group_id = item.decision.group_id
+            if item.not_current:
+                self._not_current[group_id] = item
+            else:
+                self._not_current.pop(group_id, None)
+
+    def _live_not_current(self, as_of: datetime, grace: timedelta) -> Iterator[Mismatch | Pending]:
+        """Live decisions taken on a replaced record (an earlier one may be: it was redone)."""
+        for group_id, item in sorted(self._not_current.items()):
+            if self.chains.live_decision(group_id) != item.screened.event_id:
+                continue
+            detail = f"decided on records that are not current for {list(item.not_current)}"
+            if item.screened.occurred_at + grace <= as_of:
+                where = item.screened.where
+                yield Mismatch(findings.LIVE_DECISION_NOT_CURRENT, detail, group_id, where)
+            else:
+                yield Pending(findings.LIVE_DECISION_NOT_CURRENT, group_id, detail)
 
 
 def _screening_mismatches(item: Assembled, rule_sets: RuleSets) -> list[Mismatch]:

@@ -88,7 +88,8 @@ def _writer(
     counters: PlacementCounters,
 ) -> CommandWriter:
     outputs = {
-        name: contract_topic(app, runtime, name) for name in ("placed", "placement-deferred")
+        name: contract_topic(app, runtime, name)
+        for name in ("placed", "placement-deferred", "placement-withdrawn")
     }
 
     async def emit(emission: Emission) -> None:
@@ -141,7 +142,7 @@ def _writer_agent(
                 outcome = await writer.handle(message.value, message.partition, message.offset)
                 for emission in outcome.emissions if outcome is not None else ():
                     data = emission.envelope.data
-                    kind = "placed" if emission.topic == "placed" else data.reason
+                    kind = data.reason if emission.topic == "placement-deferred" else emission.topic
                     decided("placement", kind, emission.envelope.crossing)
                     seen.crossing = emission.envelope.crossing
                     seen.location = data.location

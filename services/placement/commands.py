@@ -24,7 +24,11 @@ class _Command(BaseModel):
 
 
 class PlaceGroup(_Command):
-    """Place an accepted group at the designated location of its crossing, or queue it."""
+    """Place an accepted group at the designated location of its crossing, or queue it.
+
+    `supersedes` is the group's earlier decision when this one re-decides it: the writer
+    then updates the group's wait, or releases its placement and places it again.
+    """
 
     kind: Literal["place-group"] = "place-group"
     group_id: str
@@ -34,6 +38,18 @@ class PlaceGroup(_Command):
     beds: int = Field(ge=1)
     returned_at: AwareDatetime
     screened_event_id: str
+    supersedes: str | None = None
+
+
+class WithdrawGroup(_Command):
+    """Release a group whose live decision is no longer `accepted` (placed or waiting)."""
+
+    kind: Literal["withdraw-group"] = "withdraw-group"
+    group_id: str
+    crossing: str
+    location: str
+    screened_event_id: str
+    supersedes: str
 
 
 class SetLocationStatus(_Command):
@@ -75,7 +91,12 @@ class CheckLocalDay(_Command):
 
 
 Command = Annotated[
-    PlaceGroup | SetLocationStatus | SetShelterCapacity | ReleaseBeds | CheckLocalDay,
+    PlaceGroup
+    | WithdrawGroup
+    | SetLocationStatus
+    | SetShelterCapacity
+    | ReleaseBeds
+    | CheckLocalDay,
     Field(discriminator="kind"),
 ]
 _COMMAND: TypeAdapter[Command] = TypeAdapter(Command)

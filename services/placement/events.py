@@ -1,7 +1,8 @@
 """The events placement emits, built deterministically from what caused them.
 
-`placed` is identified by the group's `screened` event, and a `placement-deferred` by
-that event and the reason: processing the same command again yields the same ids and,
+`placed` is identified by the group's `screened` event, a `placement-deferred` by
+that event and the reason, and a `placement-withdrawn` by the decision that ended the
+placement or wait: processing the same command again yields the same ids and,
 with the command's `issued_at` as `occurred_at`, the same bytes.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.decisions import Placed, PlacementDeferred
+from schemas.decisions import Placed, PlacementDeferred, PlacementWithdrawn
 from schemas.envelope import Envelope, event_id_for, make_envelope
 from services.placement.policy import Placement
 from services.placement.records import WaitingEntry
@@ -64,5 +65,21 @@ def deferred_event(
         correlation_id=entry.group_id,
         causation_id=entry.screened_event_id,
         crossing=entry.crossing,
+        occurred_at=at,
+    )
+
+
+def withdrawn_event(
+    withdrawal: PlacementWithdrawn, crossing: str, producer: str, at: datetime
+) -> Envelope[PlacementWithdrawn]:
+    """`placement-withdrawn`, caused by the decision it names (`screened_event_id`)."""
+    cause = withdrawal.screened_event_id
+    return make_envelope(
+        withdrawal,
+        event_id=event_id_for("placement-withdrawn", cause),
+        producer=producer,
+        correlation_id=withdrawal.group_id,
+        causation_id=cause,
+        crossing=crossing,
         occurred_at=at,
     )

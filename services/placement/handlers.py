@@ -8,12 +8,8 @@ broker's acknowledgement, then writes the group records and, last, the unit stat
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
 
-from schemas.decisions import DeferralReason
-from schemas.envelope import Envelope
 from services.placement.commands import (
     CheckLocalDay,
     Command,
@@ -21,39 +17,28 @@ from services.placement.commands import (
     ReleaseBeds,
     SetLocationStatus,
     SetShelterCapacity,
+    WithdrawGroup,
 )
-from services.placement.events import deferred_event, placed_event
 from services.placement.metrics import Rejection
-from services.placement.policy import Placement, drain_queue, place_group
-from services.placement.records import (
-    GroupRecord,
-    GroupStatus,
-    LocationSnapshot,
-    UnitState,
-    WaitingEntry,
-    utc_offset_minutes,
-)
+from services.placement.records import GroupRecord, UnitState
+from services.placement.redecisions import redecide, withdraw
 from services.placement.state import (
     GroupRequest,
-    LocationState,
-    WaitingGroup,
     local_date,
     with_capacity,
     with_departure,
-    with_placement,
     with_status,
 )
+from services.placement.work import (
+    Emission,
+    GroupLookup,
+    Work,
+    drain,
+    place_arrival,
+    report_deferrals,
+)
 
-GroupLookup = Callable[[str], GroupRecord | None]
-"""A group's valid record in the unit being written, or None."""
-
-
-@dataclass(frozen=True)
-class Emission:
-    """An event to send: its contract topic and envelope."""
-
-    topic: Literal["placed", "placement-deferred"]
-    envelope: Envelope[Any]
+__all__ = ["Emission", "GroupLookup", "Outcome", "decide"]
 
 
 @dataclass(frozen=True)
@@ -68,61 +53,39 @@ class Outcome:
     changed: bool = False
 
 
-@dataclass
-class _Work:
-    """A command being applied: scratch copies of the unit, and what it will emit."""
-
-    command: Command
-    offset: int
-    producer: str
-    locations: dict[str, LocationSnapshot]
-    queues: dict[str, list[WaitingEntry]]
-    records: list[GroupRecord] = field(default_factory=list)
-    emissions: list[Emission] = field(default_factory=list)
-    rejections: list[Rejection] = field(default_factory=list)
-    duplicate: bool = False
-
-    def state_of(self, code: str | None) -> LocationState | None:
-        return None if code is None else self.locations[code].to_state()
-
-    def store(self, state: LocationState | None) -> None:
-        if state is not None:
-            self.locations[state.code] = self.locations[state.code].with_state(state)
-
-
 def decide(
     command: Command, state: UnitState, offset: int, lookup: GroupLookup, producer: str
 ) -> Outcome:
     """Apply `command`, read at `offset` of the unit's partition, to the unit `state`."""
-    work = _Work(
+    work = Work(
         command,
         offset,
         producer,
+        lookup,
         dict(state.locations),
         {code: list(queue) for code, queue in state.queues.items() if queue},
     )
     if isinstance(command, PlaceGroup):
-        _place_group(work, command, lookup)
+        _place_group(work, command)
+    elif isinstance(command, WithdrawGroup):
+        withdraw(work, command)
     elif isinstance(command, SetLocationStatus):
         _set_status(work, command)
     elif isinstance(command, SetShelterCapacity):
         _set_capacity(work, command)
     elif isinstance(command, ReleaseBeds):
-        _release_beds(work, command, lookup)
+        _release_beds(work, command)
     elif isinstance(command, CheckLocalDay):
-        _drain(work, _new_local_day(work, command))
-    _report_deferrals(work)
+        drain(work, _new_local_day(work, command))
+    report_deferrals(work)
     return _outcome(work, state)
 
 
-def _place_group(work: _Work, command: PlaceGroup, lookup: GroupLookup) -> None:
-    if lookup(command.group_id) is not None:
-        work.duplicate = True  # a re-sent screened event or a re-issued command
+def _place_group(work: Work, command: PlaceGroup) -> None:
+    record = work.lookup(command.group_id)
+    if record is not None and record.has_seen(command.screened_event_id):
+        work.duplicate = True  # a re-sent screened event, an older decision, a re-issued command
         return
-    home = work.locations[command.location]
-    work.locations[home.code] = home.model_copy(
-        update={"utc_offset_minutes": utc_offset_minutes(command.returned_at)}
-    )
     request = GroupRequest(
         command.group_id,
         command.crossing,
@@ -131,23 +94,13 @@ def _place_group(work: _Work, command: PlaceGroup, lookup: GroupLookup) -> None:
         command.returned_at,
         command.screened_event_id,
     )
-    if work.queues.get(home.code):
-        # No queue jumping: it joins the queue, which is then tried in arrival order.
-        _enqueue(work, request, home.code, "NO_SHELTER_CAPACITY")
-        _drain(work, [home.code])
-        return
-    outcome = place_group(
-        request, home.to_state(), work.state_of(home.alternate), local_date(command.returned_at)
-    )
-    if isinstance(outcome, Placement):
-        _apply_placement(work, request, outcome)
+    if record is None:
+        place_arrival(work, request, command.location)
     else:
-        _enqueue(work, request, home.code, outcome.reason)
-    day = local_date(command.issued_at, offset_of=command.returned_at)
-    work.locations[home.code] = work.locations[home.code].model_copy(update={"drained_on": day})
+        redecide(work, command, record, request)
 
 
-def _set_status(work: _Work, command: SetLocationStatus) -> None:
+def _set_status(work: Work, command: SetLocationStatus) -> None:
     snapshot = work.locations[command.location]
     if snapshot.status_effective_at and command.effective_at < snapshot.status_effective_at:
         work.rejections.append(_stale(command.event_id, "location-status-changed", snapshot.code))
@@ -157,10 +110,10 @@ def _set_status(work: _Work, command: SetLocationStatus) -> None:
     work.locations[snapshot.code] = work.locations[snapshot.code].model_copy(
         update={"status_effective_at": command.effective_at}
     )
-    _drain(work, list(work.queues))
+    drain(work, list(work.queues))
 
 
-def _set_capacity(work: _Work, command: SetShelterCapacity) -> None:
+def _set_capacity(work: Work, command: SetShelterCapacity) -> None:
     snapshot = work.locations[command.location]
     shelter = snapshot.shelters[command.shelter_id]
     if shelter.capacity_effective_at and command.effective_at < shelter.capacity_effective_at:
@@ -173,11 +126,11 @@ def _set_capacity(work: _Work, command: SetShelterCapacity) -> None:
         update={"capacity_effective_at": command.effective_at}
     )
     work.locations[snapshot.code] = updated.model_copy(update={"shelters": shelters})
-    _drain(work, list(work.queues))
+    drain(work, list(work.queues))
 
 
-def _release_beds(work: _Work, command: ReleaseBeds, lookup: GroupLookup) -> None:
-    record = lookup(command.group_id)
+def _release_beds(work: Work, command: ReleaseBeds) -> None:
+    record = work.lookup(command.group_id)
     if record is not None and record.status == "departed":
         work.duplicate = True
         return
@@ -194,10 +147,10 @@ def _release_beds(work: _Work, command: ReleaseBeds, lookup: GroupLookup) -> Non
     work.records.append(
         record.model_copy(update={"status": "departed", "written_offset": work.offset})
     )
-    _drain(work, list(work.queues))
+    drain(work, list(work.queues))
 
 
-def _new_local_day(work: _Work, command: CheckLocalDay) -> list[str]:
+def _new_local_day(work: Work, command: CheckLocalDay) -> list[str]:
     """Locations with a queue whose local date is not the one of their last retry."""
     due = []
     for code, queue in work.queues.items():
@@ -207,93 +160,7 @@ def _new_local_day(work: _Work, command: CheckLocalDay) -> list[str]:
     return due
 
 
-def _drain(work: _Work, codes: list[str]) -> None:
-    """Retry the queues of `codes`, the longest-waiting head first (they may share an alternate)."""
-    pending = [code for code in codes if work.queues.get(code)]
-    for code in sorted(pending, key=lambda c: (work.queues[c][0].deferred_since, c)):
-        queue = work.queues[code]
-        today = local_date(work.command.issued_at, offset_of=queue[0].returned_at)
-        home = work.locations[code]
-        outcome = drain_queue(
-            [entry.to_waiting() for entry in queue],
-            home.to_state(),
-            work.state_of(home.alternate),
-            today,
-        )
-        work.store(outcome.home)
-        work.store(outcome.alternate)
-        reported = {entry.group_id: entry.reported for entry in queue}
-        work.queues[code] = [
-            WaitingEntry.of(group, reported[group.request.group_id]) for group in outcome.waiting
-        ]
-        for placed in outcome.placed:
-            _record_placement(work, placed.group.request, placed.placement, placed.group)
-        work.locations[code] = work.locations[code].model_copy(update={"drained_on": today})
-
-
-def _enqueue(work: _Work, request: GroupRequest, location: str, reason: DeferralReason) -> None:
-    since = work.command.issued_at
-    entry = WaitingEntry.of(WaitingGroup(request, location, since, reason), reported=())
-    work.queues.setdefault(location, []).append(entry)
-    work.records.append(_record(work, request, location, "waiting"))
-
-
-def _apply_placement(work: _Work, request: GroupRequest, placement: Placement) -> None:
-    state = work.locations[placement.location].to_state()
-    day = local_date(request.returned_at)
-    work.store(with_placement(state, placement.shelter_id, placement.beds, day))
-    _record_placement(work, request, placement, None)
-
-
-def _record_placement(
-    work: _Work, request: GroupRequest, placement: Placement, waited: WaitingGroup | None
-) -> None:
-    since = waited.deferred_since if waited else None
-    envelope = placed_event(request, placement, since, work.producer, work.command.issued_at)
-    work.emissions.append(Emission("placed", envelope))
-    there = work.locations[placement.location]
-    offset = utc_offset_minutes(request.returned_at)
-    work.locations[there.code] = there.model_copy(update={"utc_offset_minutes": offset})
-    home = waited.location if waited else placement.rerouted_from or placement.location
-    record = _record(work, request, home, "placed")
-    work.records.append(
-        record.model_copy(
-            update={
-                "location": placement.location,
-                "shelter_id": placement.shelter_id,
-                "placed_event_id": envelope.event_id,
-            }
-        )
-    )
-
-
-def _record(work: _Work, request: GroupRequest, home: str, status: GroupStatus) -> GroupRecord:
-    return GroupRecord(
-        group_id=request.group_id,
-        unit=work.command.unit,
-        status=status,
-        home=home,
-        beds=request.beds,
-        screened_event_id=request.screened_event_id,
-        written_offset=work.offset,
-    )
-
-
-def _report_deferrals(work: _Work) -> None:
-    """Announce each waiting group's reason once: on arrival, and whenever it changes."""
-    for code, queue in work.queues.items():
-        for position, entry in enumerate(queue, start=1):
-            if entry.reason in entry.reported:
-                continue
-            event = deferred_event(entry, position, work.producer, work.command.issued_at)
-            work.emissions.append(Emission("placement-deferred", event))
-            queue[position - 1] = entry.model_copy(
-                update={"reported": (*entry.reported, entry.reason)}
-            )
-        work.queues[code] = queue
-
-
-def _outcome(work: _Work, before: UnitState) -> Outcome:
+def _outcome(work: Work, before: UnitState) -> Outcome:
     after = before.model_copy(
         update={
             "locations": work.locations,

@@ -1,9 +1,11 @@
 """Input events -> commands for the unit that owns their location, or a recorded rejection.
 
 Pure: the reference data, the units and the issue time go in; a command, a rejection or
-nothing (an event placement does not act on, such as a group that was not accepted)
-comes out. What needs the live state (a departure of a group never placed) is checked
-by the writer instead (`handlers`).
+nothing (an event placement does not act on, such as a group whose first decision was
+not to accept it) comes out. A re-decision that no longer accepts a group becomes a
+`WithdrawGroup`, so that the writer releases what the earlier decision gave it. What
+needs the live state (a departure of a group never placed) is checked by the writer
+instead (`handlers`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from services.placement.commands import (
     ReleaseBeds,
     SetLocationStatus,
     SetShelterCapacity,
+    WithdrawGroup,
 )
 from services.placement.metrics import Rejection
 from services.placement.routing import PlacementUnits
@@ -58,7 +61,7 @@ class InputTranslator:
         envelope = decode(raw, Screened)
         data, event_id = envelope.data, envelope.event_id
         if data.decision != "accepted":
-            return None
+            return self._withdrawal(data, envelope.crossing, event_id, issued_at)
         problem = _screened_problem(data, envelope.crossing, self.reference)
         if problem is not None:
             return Rejection(problem[0], event_id, "screened", problem[1])
@@ -75,6 +78,27 @@ class InputTranslator:
             beds=len(data.members),
             returned_at=data.returned_at,
             screened_event_id=event_id,
+            supersedes=data.supersedes,
+        )
+
+    def _withdrawal(
+        self, data: Screened, crossing: str | None, event_id: str, issued_at: datetime
+    ) -> Outcome:
+        if data.supersedes is None:
+            return None  # a first decision not to accept: nothing was given, nothing to take
+        if crossing is None or crossing not in self.reference.crossing_codes:
+            return Rejection(
+                "UNKNOWN_CROSSING", event_id, "screened", f"{crossing} is not a designated crossing"
+            )
+        location = self.reference.location_for_crossing(crossing).code
+        return WithdrawGroup(
+            unit=self.units.unit_of(location),
+            issued_at=issued_at,
+            group_id=data.group_id,
+            crossing=crossing,
+            location=location,
+            screened_event_id=event_id,
+            supersedes=data.supersedes,
         )
 
     def _status(self, raw: bytes, issued_at: datetime) -> Outcome:

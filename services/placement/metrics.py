@@ -38,6 +38,7 @@ class PlacementCounters:
     rerouted: int = 0
     deferred: Counter[str] = field(default_factory=Counter)
     unplaceable: int = 0
+    withdrawn: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
     commands: Counter[str] = field(default_factory=Counter)
     duplicates_skipped: int = 0
@@ -75,6 +76,7 @@ class PlacementCounters:
             "rerouted": self.rerouted,
             "deferred": dict(sorted(self.deferred.items())),
             "unplaceable": self.unplaceable,
+            "withdrawn": dict(sorted(self.withdrawn.items())),
             "rejected": dict(sorted(self.rejected.items())),
             "commands": dict(sorted(self.commands.items())),
             "duplicates_skipped": self.duplicates_skipped,

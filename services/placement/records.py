@@ -143,11 +143,15 @@ class UnitState(_Record):
         return self.queues.get(location, ())
 
 
-GroupStatus = Literal["waiting", "placed", "departed"]
+GroupStatus = Literal["waiting", "placed", "departed", "withdrawn"]
 
 
 class GroupRecord(_Record):
     """What the writer knows of one group: where it waits or was placed, and its beds.
+
+    `withdrawn`: its live decision no longer accepts it (beds and place given back).
+    Records written before re-decisions existed have no `members`, `counted_on` or
+    `decisions`; a re-decision of such a group gives back its beds but not its day count.
 
     Valid only once the unit's `applied_offset` has reached `written_offset`: a record
     written by a command whose unit state never reached the changelog is ignored, and
@@ -163,10 +167,26 @@ class GroupRecord(_Record):
     beds: int
     screened_event_id: str
     placed_event_id: str | None = None
+    members: tuple[str, ...] = ()
+    counted_on: date | None = Field(
+        default=None, description="local date the placement counted against the daily cap"
+    )
+    decisions: tuple[str, ...] = Field(
+        default=(), description="screened event ids applied or superseded: a repeat is a duplicate"
+    )
     written_offset: int
     previous: GroupRecord | None = Field(
         default=None, description="the version this one replaced, while it may be incomplete"
     )
+
+    def has_seen(self, screened_event_id: str) -> bool:
+        """Whether this decision of the group was already applied, or is an older one."""
+        return screened_event_id == self.screened_event_id or screened_event_id in self.decisions
+
+    @property
+    def live(self) -> bool:
+        """Whether the group holds beds or a place in the queue."""
+        return self.status in ("placed", "waiting")
 
     def valid_at(self, applied_offset: int) -> GroupRecord | None:
         """This record if its command was applied, else the version it replaced (if valid)."""

@@ -130,6 +130,17 @@ def with_departure(state: LocationState, shelter_id: str, beds: int) -> Location
     )
 
 
+def with_withdrawal(state: LocationState, shelter_id: str, beds: int, day: date) -> LocationState:
+    """The state after a placement of `beds` people counted on `day` was taken back.
+
+    Unlike a departure, the day's count is given back too: the group is placed again,
+    whole, and counts then (a group re-decided with other members is received once).
+    """
+    freed = with_departure(state, shelter_id, beds)
+    count = max(0, freed.placements_on(day) - beds)
+    return replace(freed, placements_by_date={**freed.placements_by_date, day: count})
+
+
 def with_capacity(state: LocationState, shelter_id: str, beds: int) -> LocationState:
     """The state after `shelter_id` reported `beds` beds in all (a cut may leave it over-full).
 

@@ -79,6 +79,8 @@ class CommandWriter:
             data = emission.envelope.data
             if emission.topic == "placed":
                 self.counters.count_placed(rerouted=data.rerouted_from is not None)
+            elif emission.topic == "placement-withdrawn":
+                self.counters.withdrawn[data.reason] += 1
             else:
                 self.counters.count_deferred(data.reason)
         for rejection in outcome.rejections:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from schemas.decisions import Placed, PlacementDeferred, Screened
+from schemas.decisions import GatherWindow, Placed, PlacementDeferred, PlacementWithdrawn, Screened
 from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
 from schemas.person import PersonReturned
 from schemas.requests import CareRequested, LegalAidRequested
@@ -65,6 +65,70 @@ class Log:
             occurred_at=at(minutes),
         )
         return self.add("screened", envelope)
+
+    def correct(
+        self, original: Envelope[PersonReturned], minutes: float, **changes: Any
+    ) -> Envelope[PersonReturned]:
+        """A correction of `original`'s record: a new submission naming it in `corrects`."""
+        record = original.data.model_copy(
+            update={
+                "submission_id": f"{original.data.submission_id}-fix-{minutes:g}",
+                "corrects": original.data.submission_id,
+                **changes,
+            }
+        )
+        return self.person(record, minutes)
+
+    def first(
+        self,
+        persons: list[Envelope[PersonReturned]],
+        minutes: float,
+        closed_by: Any = "complete",
+        **overrides: Any,
+    ) -> Envelope[Screened]:
+        """A group's first decision, its window opened at its first member's arrival."""
+        opened = min(m.occurred_at for m in self.persons_of(persons[0].data.group_id))
+        window = GatherWindow(
+            opened_at=opened, minutes=10, closed_at=at(minutes), closed_by=closed_by
+        )
+        return self.screen(persons, minutes, window=window, revision=1, **overrides)
+
+    def again(
+        self,
+        previous: Envelope[Screened],
+        persons: list[Envelope[PersonReturned]],
+        minutes: float,
+        **overrides: Any,
+    ) -> Envelope[Screened]:
+        """A re-decision of the whole group, superseding `previous`, keeping its window."""
+        chain = {
+            "supersedes": previous.event_id,
+            "revision": (previous.data.revision or 1) + 1,
+            "window": previous.data.window,
+        }
+        return self.screen(persons, minutes, **{**chain, **overrides})
+
+    def persons_of(self, group_id: str) -> list[Envelope[PersonReturned]]:
+        return [
+            e.envelope
+            for e in self.events
+            if e.topic == "person-returned" and e.data.group_id == group_id
+        ]
+
+    def withdraw(
+        self, placed: Envelope[Placed], screened: Envelope[Screened], reason: Any, minutes: float
+    ) -> Envelope[PlacementWithdrawn]:
+        data = PlacementWithdrawn(
+            group_id=placed.data.group_id,
+            location=placed.data.location,
+            shelter_id=placed.data.shelter_id,
+            members=placed.data.members,
+            beds_released=placed.data.beds,
+            reason=reason,
+            screened_event_id=screened.event_id,
+            placed_event_id=placed.event_id,
+        )
+        return self.add("placement-withdrawn", self._caused(data, screened, minutes, reason))
 
     def place(
         self,

@@ -55,13 +55,55 @@ def test_a_resubmitted_case_is_taken_only_when_it_was_among_the_causes() -> None
 
 def test_the_digest_picks_the_records_of_a_case_that_were_decided_on() -> None:
     log = Log()
-    first = log.person(returned("A212345678", submission_id="cbp-1"), 0)
+    log.person(returned("A212345678", submission_id="cbp-1"), 0)
     second = log.person(returned("A212345678", submission_id="cbp-2"), 0.5)
     log.screen([second], 1)  # as if the decision had seen only the second record
     (assembled,) = feed(assembler := GroupAssembler(), log)
     assert [m.event_id for m in assembled.members] == [second.event_id]
     assert assembled.causation_matches
-    assert [m.event_id for m in assembler.undecided()] == [first.event_id]
+    assert assembled.not_current == ("A212345678",)  # the earliest arrival is current
+    assert list(assembler.undecided()) == []
+
+
+def test_a_correction_replaces_the_record_it_names_even_when_it_comes_first() -> None:
+    log = Log()
+    original = returned("A212345678", submission_id="cbp-1")
+    fixed = log.person(
+        returned("A212345678", submission_id="cbp-2", doses=3).model_copy(
+            update={"corrects": "cbp-1"}
+        ),
+        0,
+    )
+    log.person(original, 0.5)
+    log.screen([fixed], 1)
+    (assembled,) = feed(GroupAssembler(), log)
+    assert [m.event_id for m in assembled.members] == [fixed.event_id]
+    assert assembled.causation_matches
+    assert assembled.not_current == ()
+
+
+def test_a_re_decision_takes_every_member_again_with_the_correction() -> None:
+    log = Log()
+    mother, son = family_of_two(log)
+    first = log.screen([mother, son], 1)
+    fixed = log.correct(mother, 5, doses=3)
+    log.again(first, [fixed, son], 5.1)
+    _, again = feed(GroupAssembler(), log)
+    assert again.redecided
+    assert {m.event_id for m in again.members} == {fixed.event_id, son.event_id}
+    assert again.causation_matches
+    assert again.missing == ()
+
+
+def test_a_late_member_s_re_decision_takes_the_whole_group() -> None:
+    log = Log()
+    mother = log.person(returned("A212345678", group_id=FAMILY, group_size=2), 0)
+    first = log.screen([mother], 11)
+    son = log.person(returned("A212345679", group_id=FAMILY, group_size=2, role="child"), 12)
+    log.again(first, [mother, son], 12.1)
+    _, again = feed(GroupAssembler(), log)
+    assert [m.event_id for m in again.members] == [mother.event_id, son.event_id]
+    assert again.causation_matches
 
 
 def test_a_decision_written_before_its_members_waits_for_them() -> None:

@@ -79,6 +79,20 @@ def test_case_shows_the_chain_without_names(recorded: Log) -> None:
     assert any(entry["topic"] == "placed" for entry in as_json)
 
 
+def test_case_of_a_late_member_shows_its_group_s_whole_chain(recorded: Log) -> None:
+    again = next(e for e in recorded.events if e.topic == "screened" and e.data.supersedes)
+    first = next(e for e in recorded.events if e.event_id == again.data.supersedes)
+    late = sorted({m.case_id for m in again.data.members} - {m.case_id for m in first.data.members})
+    wanted = late[0] if late else again.data.members[0].case_id
+    result = audit("case", wanted)
+    assert result.exit_code == 0, result.output
+    assert "Decisions and placements" in result.output
+    assert first.event_id[:8] in result.output  # the decision before the case arrived
+    assert "superseding" in result.output
+    assert "live" in result.output
+    assert "María" not in result.output
+
+
 def test_case_of_an_unknown_id_exits_1(recorded: Log) -> None:
     assert audit("case", "A999999999").exit_code == 1
 
@@ -110,7 +124,8 @@ def test_what_if_lists_the_changed_groups_as_json(recorded: Log, tmp_path: Path)
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document["rule_set"] == "x"
-    assert sum(document["groups_rerun"].values()) == 80
+    decisions = sum(1 for e in recorded.events if e.topic == "screened")  # re-decisions too
+    assert sum(document["groups_rerun"].values()) == decisions > 80
 
 
 def test_bad_arguments_are_refused_before_any_replay() -> None:

@@ -38,10 +38,13 @@ def test_the_totals_equal_the_events_of_the_cohort() -> None:
     events = generated()
     counts = Counter(e.topic for e in events)
     total = build(events, date(2026, 1, 1), date(2027, 12, 31)).total()
-    assert total.returns == counts["person-returned"]
-    assert total.groups == counts["screened"]
-    screened_people = sum(len(e.data.members) for e in events if e.topic == "screened")
-    assert sum(total.person_decisions.values()) == screened_people
+    corrections = sum(1 for e in events if e.topic == "person-returned" and e.data.corrects)
+    assert corrections > 0
+    assert total.returns == counts["person-returned"] - corrections
+    live = {e.data.group_id: e.data for e in events if e.topic == "screened"}  # the last
+    assert counts["screened"] > total.groups == len(live)
+    assert sum(total.person_decisions.values()) == sum(len(s.members) for s in live.values())
+    assert total.group_decisions == Counter(s.decision for s in live.values())
     assert total.placed_groups == counts["placed"]
     assert sum(total.legal_aid.values()) == counts["legal-aid-requested"]
     assert total.vaccination_requests == counts["care-requested"]
@@ -118,3 +121,17 @@ def test_charts_are_written_only_when_matplotlib_is_there(tmp_path: Path) -> Non
         assert all(path.suffix == ".png" and path.stat().st_size > 0 for path in written)
     else:
         assert written == []
+
+
+def test_a_re_decision_and_a_withdrawal_take_back_what_they_replace() -> None:
+    log = Log()
+    mother = log.person(returned("A212345678", group_size=2), 0)
+    incomplete = log.first([mother], 10.5, closed_by="window")
+    son = log.person(returned("A212345679", group_size=2, born="2015-06-01", role="child"), 12)
+    accepted = log.again(incomplete, [mother, son], 12.1)
+    placed = log.place(accepted, "CJS", "CJS-S16", 13)
+    log.withdraw(placed, accepted, "GROUP_CHANGED", 14)
+    row = build(log.events, *NOVEMBER).rows["ELP"]
+    assert (row.groups, dict(row.group_decisions)) == (1, {"accepted": 1})
+    assert dict(row.person_decisions) == {"accepted": 2}
+    assert (row.placed_groups, row.placed_people, row.hours_to_placement) == (0, 0, [])

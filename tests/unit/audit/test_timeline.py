@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 
 from schemas.envelope import event_id_for, make_envelope
 from schemas.rejections import FieldProblem, IntakeRejected, SubmissionOrigin
-from services.audit.timeline import REDACTED, CaseCollector, build_timeline, timeline_json
+from services.audit.timeline import (
+    REDACTED,
+    CaseCollector,
+    build_timeline,
+    decision_chain,
+    timeline_json,
+)
 from tests.unit.audit.audit_factories import Log
 from tests.unit.screening.factories import returned
 
@@ -118,3 +124,66 @@ def test_an_intake_rejection_holding_the_case_id_is_part_of_its_timeline() -> No
     entries = collect(log, "A212345678")
     assert entries[0].event.topic == "intake-rejected"
     assert entries[0].summary == "REJECTED at intake: crossing:unknown_crossing"
+
+
+def re_decided_family() -> Log:
+    log = Log()
+    mother = log.person(returned("A212345678", group_id=FAMILY, group_size=2), 0)
+    first = log.first([mother], 10.5, closed_by="window")
+    son = log.person(
+        returned("A212345679", group_id=FAMILY, group_size=2, born="2015-06-01", role="child"),
+        12,
+    )
+    second = log.again(first, [mother, son], 12.1)
+    placed = log.place(second, "CJS", "CJS-S16", 13)
+    fixed = log.correct(mother, 20, doses=3)
+    third = log.again(second, [fixed, son], 20.1)
+    log.withdraw(placed, third, "GROUP_CHANGED", 20.2)
+    log.place(third, "CJS", "CJS-S16", 20.3)
+    return log
+
+
+def test_the_chain_of_a_group_s_decisions_and_placements_is_listed_in_order() -> None:
+    log = re_decided_family()
+    collector = CaseCollector("A212345679")
+    for event in log.events:
+        collector.feed(event)
+    assert collector.chain_cut()  # the group was decided before the son came
+    collector = collector.again()
+    for event in log.events:
+        collector.feed(event)
+    assert not collector.chain_cut()
+    entries = build_timeline(collector.events)
+    steps = decision_chain(entries)
+    assert [(s.topic, s.revision, s.live) for s in steps] == [
+        ("screened", 1, False),
+        ("screened", 2, False),
+        ("placed", None, False),
+        ("screened", 3, True),
+        ("placement-withdrawn", None, False),
+        ("placed", None, True),
+    ]
+    numbers = [s.number for s in steps]
+    assert steps[1].follows == numbers[0]
+    assert steps[3].follows == numbers[1]
+    assert steps[4].follows == numbers[2]  # the placement it ended
+    assert steps[0].reasons == "group:GROUP_INCOMPLETE"
+    assert steps[0].window.startswith("window 2026-11-27T22:58:00Z+10min closed by window")
+
+
+def test_summaries_show_revisions_windows_and_withdrawals_without_names() -> None:
+    entries = collect(re_decided_family(), FAMILY)
+    text = "\n".join(e.summary for e in entries)
+    assert "revision 2 superseding" in text
+    assert "closed by window at 2026-11-27T23:08:30Z" in text
+    assert "WITHDRAWN from CJS/CJS-S16 (GROUP_CHANGED), 2 bed(s) released" in text
+    assert "María" not in text
+
+
+def test_a_re_decision_on_a_correction_links_to_the_current_records() -> None:
+    entries = collect(re_decided_family(), FAMILY)
+    by_number = {e.number: e for e in entries}
+    last = [e for e in entries if e.event.topic == "screened"][-1]
+    linked = [by_number[n].event for n in last.caused_by]
+    assert sorted(e.data.case_id for e in linked) == ["A212345678", "A212345679"]
+    assert any(e.data.corrects for e in linked)

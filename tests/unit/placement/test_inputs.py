@@ -17,6 +17,7 @@ from services.placement.commands import (
     ReleaseBeds,
     SetLocationStatus,
     SetShelterCapacity,
+    WithdrawGroup,
     decode_command,
     encode_command,
 )
@@ -189,3 +190,32 @@ def test_commands_survive_the_trip_through_the_topic() -> None:
     command = INPUTS.command_for("screened", screened(), NOW)
     assert isinstance(command, PlaceGroup)
     assert decode_command(encode_command(command)) == command
+
+
+def test_a_re_decision_that_accepts_the_family_again_names_the_decision_it_replaces() -> None:
+    earlier = event_id_for("screened", "the first decision")
+    command = INPUTS.command_for("screened", screened(supersedes=earlier, revision=2), NOW)
+    assert isinstance(command, PlaceGroup)
+    assert (command.supersedes, command.screened_event_id) == (
+        earlier,
+        event_id_for("screened", "G-2026-000123"),
+    )
+
+
+@pytest.mark.parametrize("decision", ["declined", "referred", "not_eligible"])
+def test_a_re_decision_that_no_longer_accepts_the_family_withdraws_it(decision: str) -> None:
+    earlier = event_id_for("screened", "the first decision")
+    raw = screened(decision=decision, supersedes=earlier, revision=2)
+    command = INPUTS.command_for("screened", raw, NOW)
+    assert isinstance(command, WithdrawGroup)
+    assert (command.unit, command.location, command.group_id) == ("CJS", "CJS", "G-2026-000123")
+    assert (command.supersedes, command.screened_event_id) == (
+        earlier,
+        event_id_for("screened", "G-2026-000123"),
+    )
+    assert decode_command(encode_command(command)) == command
+
+
+def test_a_legacy_late_member_not_accepted_is_still_ignored() -> None:
+    raw = screened(decision="declined", decided_after=event_id_for("screened", "x"))
+    assert INPUTS.command_for("screened", raw, NOW) is None

@@ -1,0 +1,156 @@
+"""A group re-decided after placement acted on its earlier decision: follow the live one.
+
+- accepted again while waiting: the queue entry is updated in place (it keeps its turn)
+  and the queue is retried;
+- accepted again with the same members while placed (a corrected detail): it keeps its
+  beds, and the new decision is the one its record follows;
+- accepted again while placed: the placement is withdrawn (`GROUP_CHANGED`: beds and
+  the day's count given back), then the whole group is placed as any arrival is;
+- accepted again after a withdrawal: placed as any arrival;
+- no longer accepted (`WithdrawGroup`): its beds or its place in the queue are released
+  (`NO_LONGER_ACCEPTED`); the people were received, so the day's count stays;
+- a group that departed is not placed again: the re-decision is recorded as rejected.
+"""
+
+from __future__ import annotations
+
+from schemas.decisions import PlacementWithdrawn, WithdrawalReason
+from services.placement.commands import PlaceGroup, WithdrawGroup
+from services.placement.events import withdrawn_event
+from services.placement.metrics import Rejection
+from services.placement.records import GroupRecord
+from services.placement.state import GroupRequest, with_departure, with_withdrawal
+from services.placement.work import (
+    Emission,
+    Work,
+    decisions_after,
+    drain,
+    place_arrival,
+    record,
+)
+
+
+def redecide(work: Work, command: PlaceGroup, before: GroupRecord, request: GroupRequest) -> None:
+    """Apply a new accepted decision of a group this unit already has a record of."""
+    if before.status == "waiting":
+        _update_wait(work, before, request)
+    elif before.status == "placed" and set(before.members) == set(request.members):
+        # The same people (a corrected detail): they keep their beds under the new decision.
+        update = {"screened_event_id": request.screened_event_id, "written_offset": work.offset}
+        _remember(work, before.model_copy(update=update), before.screened_event_id)
+    elif before.status == "placed":
+        _release(work, before, request.screened_event_id, command.crossing, "GROUP_CHANGED")
+        place_arrival(work, request, command.location)
+        # Beds freed at an alternate may let another home's queue in. The home's own queue
+        # was tried by the arrival if it had one; trying it again would re-date the
+        # group's first attempt (its deferral reason) to the day of the retry.
+        drain(work, [code for code in work.queues if code != command.location])
+    elif before.status == "departed":
+        detail = f"group {command.group_id} departed; a re-decision does not place it again"
+        work.rejections.append(
+            Rejection(
+                "REDECISION_AFTER_DEPARTURE",
+                command.screened_event_id,
+                "screened",
+                detail,
+                command.location,
+            )
+        )
+        _remember(work, before, command.screened_event_id, command.supersedes)
+    else:
+        place_arrival(work, request, command.location)
+
+
+def withdraw(work: Work, command: WithdrawGroup) -> None:
+    """Release a group whose live decision no longer accepts it; nothing to do if not live."""
+    before = work.lookup(command.group_id)
+    if before is None or not before.live:
+        return
+    if before.has_seen(command.screened_event_id):
+        work.duplicate = True
+        return
+    if before.status == "placed":
+        _release(work, before, command.screened_event_id, command.crossing, "NO_LONGER_ACCEPTED")
+        drain(work, list(work.queues))
+    else:
+        _leave_queue(work, before, command)
+        drain(work, [before.home])
+    ended = before.model_copy(update={"status": "withdrawn"})
+    _remember(work, ended, command.screened_event_id, command.supersedes)
+
+
+def _update_wait(work: Work, before: GroupRecord, request: GroupRequest) -> None:
+    """The group's queue entry takes the new members, keeping its turn; then the queue is tried."""
+    queue = work.queues.get(before.home, [])
+    position = next((n for n, e in enumerate(queue) if e.group_id == request.group_id), None)
+    if position is None:
+        place_arrival(work, request, before.home)  # a record without its entry: start afresh
+        return
+    queue[position] = queue[position].model_copy(
+        update={
+            "crossing": request.crossing,
+            "members": request.members,
+            "beds": request.beds,
+            "returned_at": request.returned_at,
+            "screened_event_id": request.screened_event_id,
+        }
+    )
+    if set(request.members) != set(before.members):
+        # Announced again, under the new decision, with its new members if it still waits.
+        queue[position] = queue[position].model_copy(update={"reported": ()})
+    work.records.append(record(work, request, before.home, "waiting"))
+    drain(work, [before.home])
+
+
+def _release(
+    work: Work, before: GroupRecord, cause: str, crossing: str, reason: WithdrawalReason
+) -> None:
+    """Free a placed group's beds (and its day's count when it is placed again)."""
+    assert before.location is not None  # a placed group's record names its shelter
+    assert before.shelter_id is not None
+    state = work.locations[before.location].to_state()
+    if reason == "GROUP_CHANGED" and before.counted_on is not None:
+        state = with_withdrawal(state, before.shelter_id, before.beds, before.counted_on)
+    else:
+        state = with_departure(state, before.shelter_id, before.beds)
+    work.store(state)
+    withdrawal = PlacementWithdrawn(
+        group_id=before.group_id,
+        location=before.location,
+        shelter_id=before.shelter_id,
+        members=list(before.members),
+        beds_released=before.beds,
+        reason=reason,
+        screened_event_id=cause,
+        placed_event_id=before.placed_event_id,
+    )
+    _emit(work, withdrawal, crossing)
+
+
+def _leave_queue(work: Work, before: GroupRecord, command: WithdrawGroup) -> None:
+    queue = work.queues.get(before.home, [])
+    entry = next((e for e in queue if e.group_id == before.group_id), None)
+    work.queues[before.home] = [e for e in queue if e.group_id != before.group_id]
+    withdrawal = PlacementWithdrawn(
+        group_id=before.group_id,
+        location=before.home,
+        shelter_id=None,
+        members=list(entry.members if entry is not None else before.members),
+        beds_released=0,
+        reason="NO_LONGER_ACCEPTED",
+        screened_event_id=command.screened_event_id,
+        placed_event_id=None,
+    )
+    _emit(work, withdrawal, command.crossing)
+
+
+def _emit(work: Work, withdrawal: PlacementWithdrawn, crossing: str) -> None:
+    envelope = withdrawn_event(withdrawal, crossing, work.producer, work.command.issued_at)
+    work.emissions.append(Emission("placement-withdrawn", envelope))
+
+
+def _remember(work: Work, before: GroupRecord, *decisions: str | None) -> None:
+    """Keep `before` with `decisions` known, so that their repeats are duplicates."""
+    known = decisions_after(before, *decisions)
+    update = {"decisions": known, "written_offset": work.offset}
+    work.records.append(before.model_copy(update=update))
