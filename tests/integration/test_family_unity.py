@@ -84,4 +84,5 @@ def test_late_out_of_order_families_under_random_keys_get_one_decision_each(
         [decision] = decisions[group_id]
         whole = decide_group(family, rules)
         assert (decision.decision, decision.members) == (whole.decision, whole.members)
-        assert decision.window is not None and decision.window.closed_by == "complete"
+        assert decision.window is not None
+        assert decision.window.closed_by == "complete"
