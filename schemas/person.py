@@ -17,8 +17,16 @@ from schemas.base import (
     LanguageCode,
     sensitive,
 )
+from schemas.envelope import event_id_for
 
 Sex = Literal["F", "M", "X"]
+
+
+def person_returned_event_id(source: str, submission_id: str) -> str:
+    """The ``event_id`` of the ``person-returned`` event of one submission (or correction)."""
+    return event_id_for("person-returned", source, submission_id)
+
+
 RoleInGroup = Literal["head", "partner", "child", "relative", "other"]
 
 

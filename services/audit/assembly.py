@@ -3,7 +3,7 @@
 A `screened` event lists its members' case ids, and its `causation_id` is the digest of
 the member events it was decided on (`schemas.envelope.digest_of`): each case's
 *current* record. A record whose `corrects` names an earlier submission of its source
-replaces that submission's record (`person_returned_id(source, corrects)`), whichever
+replaces that submission's record (`person_returned_event_id(source, corrects)`), whichever
 came first; among several records of one case that nothing replaces, the earliest
 arrival (`occurred_at`) is current.
 
@@ -33,9 +33,9 @@ from typing import cast
 
 from schemas.decisions import Screened
 from schemas.envelope import digest_of
-from schemas.person import PersonReturned
+from schemas.person import PersonReturned, person_returned_event_id
 from services.audit.events import Logged
-from services.intake.handling import person_returned_id
+from services.screening.grouping import counting_records
 
 KEEP_DECIDED = 2_000
 """Decided groups whose members are kept, to re-run a re-decision of one of them."""
@@ -78,21 +78,14 @@ class Assembled:
 
 
 def current_records(records: Iterable[Member]) -> list[Member]:
-    """Each case's current record, by case id (records given in log order)."""
-    records = list(records)
-    replaced = {
-        person_returned_id(m.record.source, m.record.corrects)
-        for m in records
-        if m.record.corrects is not None
-    }
-    current: dict[str, Member] = {}
-    for member in records:
-        if member.event_id in replaced:
-            continue
-        kept = current.get(member.record.case_id)
-        if kept is None or member.occurred_at < kept.occurred_at:
-            current[member.record.case_id] = member
-    return [current[case_id] for case_id in sorted(current)]
+    """Each case's current record, by case id: screening's own rule."""
+    return counting_records(records, _facts)
+
+
+def _facts(member: Member) -> tuple[str, str, datetime, str | None]:
+    corrects = member.record.corrects
+    replaced = person_returned_event_id(member.record.source, corrects) if corrects else None
+    return member.event_id, member.record.case_id, member.occurred_at, replaced
 
 
 class GroupAssembler:

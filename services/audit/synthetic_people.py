@@ -13,8 +13,7 @@ from typing import Any
 
 from schemas.decisions import GatherWindow, Screened, WindowClosedBy
 from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
-from schemas.person import Declared, PersonReturned
-from services.intake.handling import person_returned_id
+from schemas.person import Declared, PersonReturned, person_returned_event_id
 from services.screening.rules import decide_group
 from services.screening.ruleset import RuleSet
 
@@ -152,7 +151,7 @@ class Gathering:
         """The record as intake publishes it, arriving `now`."""
         envelope = make_envelope(
             record,
-            event_id=person_returned_id(record.source, record.submission_id),
+            event_id=person_returned_event_id(record.source, record.submission_id),
             producer="intake/0.1.0",
             correlation_id=record.group_id,
             causation_id=None,
@@ -165,7 +164,7 @@ class Gathering:
     def current(self) -> list[Envelope[PersonReturned]]:
         """Each case's current record: a correction replaces the record it names."""
         replaced = {
-            person_returned_id(r.data.source, r.data.corrects)
+            person_returned_event_id(r.data.source, r.data.corrects)
             for r in self.records
             if r.data.corrects is not None
         }

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from schemas.codec import FieldError
 from schemas.envelope import Envelope, event_id_for, make_envelope
-from schemas.person import PersonReturned
+from schemas.person import PersonReturned, person_returned_event_id
 from schemas.rejections import FieldProblem, IntakeRejected, SubmissionOrigin
 from services.intake.validation import Accepted, Rejected, validate_submission
 from services.reference import Reference
@@ -61,8 +61,7 @@ CONFLICT = FieldError(
 )
 
 
-def person_returned_id(source: str, submission_id: str) -> str:
-    return event_id_for("person-returned", source, submission_id)
+person_returned_id = person_returned_event_id
 
 
 def seen_key(source: str, submission_id: str) -> str:

@@ -19,14 +19,16 @@ After that, every new member or corrected record re-decides the whole group.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from schemas.codec import decode
 from schemas.decisions import GatherWindow
-from schemas.envelope import Envelope, event_id_for
-from schemas.person import PersonReturned
+from schemas.envelope import Envelope
+from schemas.person import PersonReturned, person_returned_event_id
 
 
 class _Stored(BaseModel):
@@ -76,13 +78,9 @@ class GroupFile(_Stored):
         return self.model_copy(update={"records": (*self.records, record), "opened_at": opened})
 
     def current(self) -> list[MemberRecord]:
-        """Each member's record that counts: not corrected, and the first to arrive."""
-        corrected = {record.corrects for record in self.records if record.corrects}
-        kept: dict[str, MemberRecord] = {}
-        for record in sorted(self.records, key=lambda r: (r.arrived_at, r.event_id)):
-            if record.event_id not in corrected:
-                kept.setdefault(record.case_id, record)
-        return [kept[case_id] for case_id in sorted(kept)]
+        return counting_records(
+            self.records, lambda r: (r.event_id, r.case_id, r.arrived_at, r.corrects)
+        )
 
     def is_complete(self) -> bool:
         current = self.current()
@@ -97,13 +95,29 @@ class GroupFile(_Stored):
         return tuple(record.event_id for record in self.current()) != self.decided.member_events
 
 
+R = TypeVar("R")
+RecordFacts = Callable[[R], tuple[str, str, datetime, str | None]]
+"""A record's event id, case id, arrival time, and the event id of the record it corrects."""
+
+
+def counting_records(records: Iterable[R], facts: RecordFacts[R]) -> list[R]:
+    """Each member's record that counts, by case id: not replaced by a correction, and
+    the first to arrive (ties by event id). Screening decides on these; the audit checks
+    its decisions against the same rule."""
+    described = [(facts(record), record) for record in records]
+    corrected = {replaced for (_, _, _, replaced), _ in described if replaced}
+    kept: dict[str, R] = {}
+    for (event_id, case_id, _, _), record in sorted(described, key=lambda d: (d[0][2], d[0][0])):
+        if event_id not in corrected:
+            kept.setdefault(case_id, record)
+    return [kept[case_id] for case_id in sorted(kept)]
+
+
 def member_record(
     envelope: Envelope[PersonReturned], raw: bytes, traceparent: str | None
 ) -> MemberRecord:
     member = envelope.data
-    corrects = (
-        event_id_for("person-returned", member.source, member.corrects) if member.corrects else None
-    )
+    corrects = person_returned_event_id(member.source, member.corrects) if member.corrects else None
     return MemberRecord(
         event_id=envelope.event_id,
         case_id=member.case_id,
