@@ -9,6 +9,7 @@ broker's acknowledgement, then writes the group records and, last, the unit stat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from services.placement.commands import (
     CheckLocalDay,
@@ -57,6 +58,7 @@ def decide(
     command: Command, state: UnitState, offset: int, lookup: GroupLookup, producer: str
 ) -> Outcome:
     """Apply `command`, read at `offset` of the unit's partition, to the unit `state`."""
+    command = _in_unit_order(command, state)
     work = Work(
         command,
         offset,
@@ -79,6 +81,21 @@ def decide(
         drain(work, _new_local_day(work, command))
     report_deferrals(work)
     return _outcome(work, state)
+
+
+def _in_unit_order(command: Command, state: UnitState) -> Command:
+    """The command, its time moved past the unit's latest events if it would not follow them.
+
+    Envelopes carry milliseconds, and a unit's events land on several partitions (one
+    per lane). Two commands issued in one millisecond would give events an auditor can
+    only order by topic, which may reverse them (a deferral read before the placement
+    that came first). Each command's events therefore happen at least a millisecond
+    after the previous command's: the unit's order is the log's order.
+    """
+    at = command.issued_at.replace(microsecond=command.issued_at.microsecond // 1000 * 1000)
+    if state.last_event_at is not None and at <= state.last_event_at:
+        at = state.last_event_at + timedelta(milliseconds=1)
+    return command if at == command.issued_at else command.model_copy(update={"issued_at": at})
 
 
 def _place_group(work: Work, command: PlaceGroup) -> None:
@@ -167,6 +184,8 @@ def _outcome(work: Work, before: UnitState) -> Outcome:
             "queues": {code: tuple(queue) for code, queue in work.queues.items() if queue},
         }
     )
+    if work.emissions:
+        after = after.model_copy(update={"last_event_at": work.command.issued_at})
     changed = bool(work.records or work.emissions) or after != before
     return Outcome(
         state=after.model_copy(update={"applied_offset": work.offset}) if changed else before,

@@ -138,6 +138,9 @@ class UnitState(_Record):
     applied_offset: int = Field(default=-1, description="last command offset fully applied")
     locations: dict[str, LocationSnapshot]
     queues: dict[str, tuple[WaitingEntry, ...]] = Field(default_factory=dict)
+    last_event_at: AwareDatetime | None = Field(
+        default=None, description="when the unit's latest events happened (see `handlers`)"
+    )
 
     def queue(self, location: str) -> tuple[WaitingEntry, ...]:
         return self.queues.get(location, ())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from schemas.codec import encode
 from schemas.envelope import event_id_for
@@ -64,7 +64,9 @@ def test_the_next_local_day_lets_the_groups_held_by_the_cap_in() -> None:
     same_day = desk.apply(tick("CJS", later(AFTERNOON, hours=2)))
     assert (same_day.emissions, same_day.changed) == ((), False)
     placed = data(desk.run(tick("CJS", NEXT_MORNING)), "placed")
-    assert [(p.group_id, p.deferred_since) for p in placed] == [
+    # Every command here is issued at AFTERNOON; each one's events follow the previous
+    # one's by a millisecond (see `test_a_units_events_never_share_a_millisecond...`).
+    assert [(p.group_id, whole_second(p.deferred_since)) for p in placed] == [
         ("G-2", AFTERNOON),
         ("G-3", AFTERNOON),
     ]
@@ -80,7 +82,7 @@ def test_a_departure_frees_beds_for_the_group_waiting_for_them() -> None:
         data(desk.run(arrival("G-2", 2)), "placement-deferred")[0].reason == "NO_SHELTER_CAPACITY"
     )
     placed = data(desk.run(departure("G-1", "CJS", "CJS-S05")), "placed")
-    assert [(p.group_id, p.shelter_id, p.deferred_since) for p in placed] == [
+    assert [(p.group_id, p.shelter_id, whole_second(p.deferred_since)) for p in placed] == [
         ("G-2", "CJS-S05", AFTERNOON)
     ]
     assert desk.view("CJS").locations["CJS"].shelters["CJS-S05"].occupied == 2
@@ -201,3 +203,22 @@ def test_event_ids_follow_from_the_screened_event_and_the_reason() -> None:
         "screened-G-1",
         "ELP",
     )
+
+
+def whole_second(at: datetime | None) -> datetime | None:
+    return at.replace(microsecond=0) if at is not None else None
+
+
+def test_a_units_events_never_share_a_millisecond_across_commands() -> None:
+    # Two arrivals issued in the same millisecond, their events on two lanes of El Paso:
+    # the second command's events must come after the first's, so that an auditor
+    # reading the lanes by time sees them in the writer's order.
+    desk = Desk()
+    desk.run(set_status("CJS", "normal", cap=4))
+    first = desk.apply(arrival("G-1", 4))
+    second = desk.apply(arrival("G-2", 2))
+    [placed] = [e.envelope for e in first.emissions]
+    [deferred] = [e.envelope for e in second.emissions]
+    assert deferred.data.reason == "DAILY_CAP_REACHED"
+    assert deferred.occurred_at - placed.occurred_at == timedelta(milliseconds=1)
+    assert deferred.data.deferred_since == deferred.occurred_at
