@@ -197,7 +197,7 @@ def test_a_history_written_by_all_four_services_is_borne_out(
     with KafkaSubmitter(runtime.router) as submit:
         for record in records:
             submit(record)
-    verified = _eventually_verified(
+    verified = eventually_verified(
         runtime, lambda d: d["events"].get("person-returned") == len(records)
     )
     assert verified.exit_code == 0, verified.stdout[-3000:]
@@ -208,13 +208,13 @@ def test_a_history_written_by_all_four_services_is_borne_out(
             location="CJS", security_level="normal", daily_cap=200, effective_at=now
         )
         producer.publish("location-status-changed", _ops(raised, "CJS-cap-200"))
-    verified = _eventually_verified(
+    verified = eventually_verified(
         runtime, lambda d: d["events"]["placed"] > first["events"]["placed"]
     )
     assert verified.exit_code == 0, verified.stdout[-3000:]
 
 
-def _eventually_verified(
+def eventually_verified(
     runtime: Runtime, also: Callable[[dict[str, Any]], bool] = lambda d: True, timeout: float = 90
 ) -> Result:
     """Verify until it passes (the services may still be working) or the deadline passes."""

@@ -17,10 +17,13 @@ import pytest
 from schemas.decisions import Screened
 from schemas.person import PersonReturned
 from services.audit.synthetic_people import people
+from services.runtime.context import Runtime
 from services.runtime.publishing import EventProducer
 from services.screening.rules import decide_group
 from services.screening.ruleset import load_rule_set
+from tests.conftest import StartService
 from tests.integration.stack import Stack, running_stack
+from tests.integration.test_audit_services import eventually_verified
 from tests.support.broker import BrokerInfo
 from tests.support.kafka import read_topic, scratch_runtime
 
@@ -37,11 +40,11 @@ def stack(kafka: BrokerInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield running
 
 
-def late_families(rng: random.Random) -> list[list[PersonReturned]]:
+def late_families(rng: random.Random, count: int = FAMILIES) -> list[list[PersonReturned]]:
     """Families returned at El Paso 1 to 48 hours ago, each from one of two sources."""
     now = datetime.now(UTC)
     families = []
-    for number in range(FAMILIES):
+    for number in range(count):
         returned_at = now - timedelta(hours=rng.uniform(1, 48))
         source = SOURCES[number % 2]
         members = [
@@ -86,3 +89,44 @@ def test_late_out_of_order_families_under_random_keys_get_one_decision_each(
         assert (decision.decision, decision.members) == (whole.decision, whole.members)
         assert decision.window is not None
         assert decision.window.closed_by == "complete"
+
+
+def test_families_stay_whole_when_intake_and_screening_are_killed_mid_burst(
+    runtime: Runtime, start_service: StartService
+) -> None:
+    services = {
+        name: start_service(name, wait=False)
+        for name in ("intake", "screening", "placement", "notify")
+    }
+    for service in services.values():
+        service.wait_ready()
+    rng = random.Random(23)
+    families = late_families(rng, count=120)
+    records = [member for family in families for member in family]
+    rng.shuffle(records)
+    third = len(records) // 3
+    with EventProducer(runtime.router) as producer:
+        for number, record in enumerate(records):
+            if number in (third, 2 * third):
+                producer.flush()
+                victim = services["screening" if number == third else "intake"]
+                victim.kill()  # SIGKILL, mid-burst
+                victim.start(wait=False)
+            raw = record.model_dump_json().encode()
+            producer.publish_bytes("returns-inbound", raw, key=str(uuid.uuid4()), crossing="ELP")
+    groups = {family[0].group_id for family in families}
+    screened = read_topic(
+        runtime.settings,
+        "screened",
+        until=lambda rs: len({r.key for r in rs}) >= len(groups),
+        timeout=120,
+        settle=3.0,
+    )
+    decisions: dict[str, set[str]] = {}
+    for message in screened:
+        event = message.event()
+        decisions.setdefault(event.data.group_id, set()).add(event.event_id)
+    split = {group: len(ids) for group, ids in decisions.items() if len(ids) != 1}
+    assert split == {}, f"families with more than one decision after the kills: {split}"
+    verified = eventually_verified(runtime)
+    assert verified.exit_code == 0, verified.stdout[-3000:]
