@@ -21,6 +21,7 @@ from schemas.codec import encode
 from schemas.envelope import Envelope
 from services.runtime import instrument, metrics, telemetry
 from services.runtime.context import Runtime
+from services.runtime.faust_internals import ConsumerView, require_internals
 from services.runtime.logs import logging_config
 
 VERSION = "0.1.0"
@@ -53,7 +54,14 @@ def create_app(service: str, runtime: Runtime, **overrides: Any) -> faust.App:
     }
     options.update(overrides)
     Path(options["datadir"]).mkdir(parents=True, exist_ok=True)
-    return faust.App(app_id, **options)
+    app = faust.App(app_id, **options)
+
+    @app.task
+    async def check_faust_internals() -> None:
+        # The offset guard reads faust's internals: an upgrade that renamed one stops here.
+        require_internals(app.consumer)
+
+    return app
 
 
 def contract_topic(app: faust.App, runtime: Runtime, name: str) -> faust.TopicT:
@@ -115,6 +123,7 @@ def register_health(app: faust.App, runtime: Runtime | None = None) -> None:
 def _update_lag(app: faust.App, runtime: Runtime) -> None:
     """Per owned partition: the broker's high-water mark minus the next offset to read."""
     consumer = cast(Any, app.consumer)
+    view = ConsumerView(consumer)
     service = app.conf.id.rsplit("returns-", 1)[-1]
     for tp in consumer.assignment():
         topic = tp.topic.removeprefix(runtime.settings.topic_prefix)
@@ -123,7 +132,7 @@ def _update_lag(app: faust.App, runtime: Runtime) -> None:
         highwater = _highwater(consumer, tp)
         if highwater is None:
             continue
-        read = consumer._read_offset.get(tp)
+        read = view.read_up_to(tp)
         behind = highwater - (read + 1 if read is not None else 0)
         lane = runtime.topology.lane_of_partition(tp.partition) or "none"
         metrics.CONSUMER_LAG.labels(service, topic, str(tp.partition), lane).set(max(behind, 0))

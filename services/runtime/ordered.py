@@ -30,6 +30,8 @@ from typing import Any, Generic, TypeVar, cast
 
 import faust
 
+from services.runtime.faust_internals import ConsumerView
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -188,6 +190,7 @@ def ordered_acks(app: faust.App) -> SettlementWindow[Any]:
     """A window that acks faust events in offset order and re-reads a partition from an
     offset faust skipped. Forgets revoked partitions by itself."""
     seeks: set[asyncio.Future[None]] = set()
+    consumer = _consumer(app)
 
     def ack(event: Any) -> None:
         # An event from before a rebalance is read again from the committed offset.
@@ -200,25 +203,17 @@ def ordered_acks(app: faust.App) -> SettlementWindow[Any]:
         # faust waits on a rebalance (`stream_wait_empty`) until every message handed
         # to a stream is acked: let it forget this one without recording an ack, so that
         # its offset is never committed and the rebalance does not wait for it forever.
-        message = event.message
-        message.acked = True
-        cast(Any, app.consumer)._unacked_messages.discard(message)
-
-    def committed(partition: Hashable) -> int | None:
-        # faust's own record of the committed offset (None for none, or for 0).
-        offset: int | None = cast(Any, app.consumer)._committed_offset.get(partition)
-        return offset
+        consumer.forget(event.message)
 
     async def seek_until_read(partition: Hashable, offset: int) -> None:
         # faust's fetcher may still be handing out the rest of the batch it was in, and
         # then its record of the read offset hides the records we asked for: seek again
         # (less and less often) until the missing offset arrives. A missing offset that
         # retention has deleted will never arrive: read from the first one kept.
-        consumer = cast(Any, app.consumer)
         pause = 0.5
         while window.rewinding(partition) == offset:
             try:
-                first = (await consumer.earliest_offsets(partition)).get(partition)
+                first = await consumer.earliest(partition)
                 if first is not None and first > offset:
                     log.warning(
                         "%s: offsets %d to %d are past retention; reading from %d",
@@ -229,10 +224,6 @@ def ordered_acks(app: faust.App) -> SettlementWindow[Any]:
                     )
                     window.resume_from(partition, first)
                     offset = first
-                await consumer.seek_wait({partition: offset})
-                # faust drops every record below its own read offset for the partition,
-                # which only its `seek` moves back: without it the records asked for
-                # would be fetched and dropped, and the partition would wait for ever.
                 await consumer.seek(partition, offset)
             except Exception as exc:  # a rebalance under way: the next round retries
                 log.warning("seek %s to %d failed: %s", partition, offset, type(exc).__name__)
@@ -245,7 +236,7 @@ def ordered_acks(app: faust.App) -> SettlementWindow[Any]:
         seek.add_done_callback(seeks.discard)
 
     window: SettlementWindow[Any] = SettlementWindow(
-        ack, committed=committed, on_gap=read_again, drop=drop
+        ack, committed=consumer.committed, on_gap=read_again, drop=drop
     )
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -255,6 +246,11 @@ def ordered_acks(app: faust.App) -> SettlementWindow[Any]:
     return window
 
 
+def _consumer(app: faust.App) -> ConsumerView:
+    """faust's consumer, through the one module that reads its internals."""
+    return ConsumerView(app)
+
+
 async def learn_start(app: faust.App, window: SettlementWindow[Any], partition: Any) -> None:
     """Before the first event of a partition with no committed offset: tell `window`
     the partition's first offset, where faust must start (`auto_offset_reset` is
@@ -262,7 +258,7 @@ async def learn_start(app: faust.App, window: SettlementWindow[Any], partition: 
     if not window.needs_start(partition):
         return
     try:
-        first = (await cast(Any, app.consumer).earliest_offsets(partition)).get(partition)
+        first = await _consumer(app).earliest(partition)
     except Exception as exc:  # a rebalance under way: the event is judged without it
         log.warning("no first offset for %s: %s", partition, type(exc).__name__)
         return
@@ -293,19 +289,19 @@ async def watch_for_lost_tails(
     alarm (records merely queued behind another agent) costs a re-fetch.
     """
     names = set(topics)
-    consumer = cast(Any, app.consumer)
+    consumer = _consumer(app)
     still: dict[Any, tuple[int, int]] = {}  # partition -> (expected offset, checks)
     while True:
         await asyncio.sleep(WATCH_SECONDS)
         if app.rebalancing or window.waiting():
             still.clear()  # a rebalance, or the agent busy: nothing can be concluded
             continue
-        for partition in _assigned(consumer, names):
+        for partition in consumer.assigned(names):
             await learn_start(app, window, partition)
             expected = window.expected(partition)
             if (
                 expected is None
-                or not expected < _end(consumer, partition)  # no record there (yet)
+                or not expected < consumer.end(partition)  # no record there (yet)
                 or window.rewinding(partition) is not None
             ):
                 still.pop(partition, None)
@@ -318,55 +314,30 @@ async def watch_for_lost_tails(
                 _read_again(consumer, window, partition, expected)
 
 
-def _read_again(consumer: Any, window: SettlementWindow[Any], partition: Any, offset: int) -> None:
-    inactive = _left_out(consumer, partition)
+def _read_again(
+    consumer: ConsumerView, window: SettlementWindow[Any], partition: Any, offset: int
+) -> None:
+    inactive = consumer.left_out(partition)
     log.warning(
         "%s: offset %d is on the broker but never reached the agent (faust read up to "
         "%s%s); reading again from %d",
         partition,
         offset,
-        consumer._read_offset.get(partition),
+        consumer.read_up_to(partition),
         ", the partition was left out of fetching" if inactive else "",
         offset,
     )
     if inactive:
-        consumer.resume_partitions([partition])
+        consumer.resume(partition)
     window.suspect(partition, offset)
-
-
-def _left_out(consumer: Any, partition: Any) -> bool:
-    """Whether faust's fetch loop drops the records of `partition` (paused, or inactive)."""
-    active = getattr(consumer, "_active_partitions", None)
-    buffered: set[Any] = getattr(consumer, "_buffered_partitions", set())
-    paused: set[Any] = getattr(consumer, "_paused_partitions", set())
-    if partition in paused:
-        return True
-    return active is not None and partition not in active and partition not in buffered
-
-
-def _end(consumer: Any, partition: Any) -> int:
-    """The partition's end offset as last fetched (0 when unknown)."""
-    try:
-        end = consumer.highwater(partition)
-    except Exception:  # the consumer is not started yet
-        return 0
-    return end if isinstance(end, int) else 0
 
 
 def read_to_end(app: faust.App, window: SettlementWindow[Any], partition: Any) -> bool:
     """Whether the agent reading through `window` has handled every record of `partition`
     up to its end as last fetched (an empty partition counts as read)."""
-    end = _end(cast(Any, app.consumer), partition)
+    end = _consumer(app).end(partition)
     expected = window.expected(partition)
     return end == 0 if expected is None else expected >= end and not window.waiting()
-
-
-def _assigned(consumer: Any, topics: set[str]) -> list[Any]:
-    try:
-        return [tp for tp in consumer.assignment() if tp.topic in topics]
-    except Exception as exc:  # the consumer is not started yet
-        log.debug("no assignment yet: %s", type(exc).__name__)
-        return []
 
 
 def topic_names(stream: faust.StreamT[Any]) -> list[str]:
