@@ -56,7 +56,7 @@ def create_app(service: str, runtime: Runtime, **overrides: Any) -> faust.App:
     Path(options["datadir"]).mkdir(parents=True, exist_ok=True)
     app = faust.App(app_id, **options)
 
-    @app.task
+    @app.task  # type: ignore[untyped-decorator]
     async def check_faust_internals() -> None:
         # The offset guard reads faust's internals: an upgrade that renamed one stops here.
         require_internals(app.consumer)
