@@ -56,6 +56,7 @@ class RateResult:
     undecided: int
     latencies: dict[Stage, list[float]] = field(default_factory=dict)
     notify_steps: list[float] = field(default_factory=list)  # placed -> legal aid
+    rss_mb: dict[str, float] = field(default_factory=dict)  # each service's, at the end
 
     def sustained(self, slack_seconds: float) -> bool:
         growth = self.lag_end - self.lag_start
@@ -65,9 +66,11 @@ class RateResult:
         parts = [f"{self.rate:>5g}/s  sent {self.sent:>5}"]
         for stage in STAGES:
             values = self.latencies.get(stage, [])
-            p50, p95 = percentile(values, 50), percentile(values, 95)
+            p50, p95, p99 = (percentile(values, q) for q in (50, 95, 99))
             parts.append(
-                f"{stage} p50 {_s(p50)} p95 {_s(p95)} ({len(values)})" if values else f"{stage} -"
+                f"{stage} p50 {_s(p50)} p95 {_s(p95)} p99 {_s(p99)} ({len(values)})"
+                if values
+                else f"{stage} -"
             )
         steps = self.notify_steps
         parts.append(
@@ -78,6 +81,10 @@ class RateResult:
             f"undecided {self.undecided}; "
             f"{'sustained' if self.sustained(slack_seconds) else 'NOT sustained'}"
         )
+        if self.rss_mb:
+            parts.append(
+                "RSS " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in self.rss_mb.items())
+            )
         return "  ".join(parts)
 
 
@@ -120,8 +127,22 @@ class LagSampler:
         self._probe.close()
 
 
+def rss_mb(pid: int) -> float | None:
+    """A process's resident set size in MB (Linux), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 @contextmanager
-def pipeline(runtime: Runtime) -> Iterator[None]:
+def pipeline(runtime: Runtime, rss: dict[str, float] | None = None) -> Iterator[None]:
+    """The four services, ready, with every location open; `rss` gets each one's RSS
+    as the load ends."""
     services = [
         start("intake", runtime),
         start("screening", runtime),  # the production wait window: 10 minutes
@@ -137,6 +158,9 @@ def pipeline(runtime: Runtime) -> Iterator[None]:
             assert service.process is not None
             if service.process.poll() is not None:
                 raise RuntimeError(f"{service.service} died:\n{service.tail()}")
+            measured = rss_mb(service.process.pid)
+            if rss is not None and measured is not None:
+                rss[service.service] = measured
     finally:
         for service in services:
             service.kill()
@@ -208,7 +232,8 @@ def one_rate(rate: float, seconds: float, seed: int) -> RateResult:
         timing=timing_from(profile, member_spread=(0.0, 0.0), spread_share=0.0),
         seed=seed,
     )
-    with pipeline(runtime), LagSampler(runtime) as lag:
+    rss: dict[str, float] = {}
+    with pipeline(runtime, rss), LagSampler(runtime) as lag:
         with KafkaSubmitter(runtime.router) as submit:
             began = time.time()
             stats = Simulation(config, runtime.reference, submit).run()
@@ -226,6 +251,7 @@ def one_rate(rate: float, seconds: float, seed: int) -> RateResult:
         lag_end=lag.around(span[1]),
         lag_peak=lag.peak(*span),
         undecided=len(list(undecided(journeys, measured))),
+        rss_mb=rss,
     )
     for stage in STAGES:
         values = []
