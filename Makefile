@@ -11,6 +11,8 @@ UV             := $(WORK)/uv/bin/uv
 VENV           := .venv
 PY             := $(VENV)/bin/python
 KAFKA          := infra/kafka/kafka.sh
+SECURE_KAFKA   := infra/kafka/secure.sh
+SECURE_DIR     := $(WORK)/secure
 
 .PHONY: help
 help: ## List the targets
@@ -52,13 +54,32 @@ topics: venv ## Create or update every topic of infra/topics.toml (idempotent)
 	@$(VENV)/bin/returns topics
 
 .PHONY: run
-run: kafka-up topics ## Start the broker, the topics and the four services
+run: kafka-up topics kek ## Start the broker, the topics, the four services and the console (:8084)
 	@$(PY) -m services.devstack start
 
 .PHONY: stop
-stop: ## Stop the four services and the broker
+stop: ## Stop the services, the console and the broker
 	@-$(PY) -m services.devstack stop
 	@$(KAFKA) down
+
+.PHONY: secure-certs
+secure-certs: ## Make the local CA and the secure broker's certificate (.work/secure)
+	@$(SECURE_KAFKA) certs
+
+.PHONY: kafka-secure-up
+kafka-secure-up: venv ## Start the secure broker (TLS, SCRAM, ACLs) on 127.0.0.1:9192, with its users and ACLs
+	@$(SECURE_KAFKA) up
+
+.PHONY: run-secure
+run-secure: kafka-secure-up kek ## The same stack on the secure broker, each service as its own principal
+	@eval "$$($(SECURE_KAFKA) env admin)" && $(VENV)/bin/returns topics
+	@RETURNS_SECURE_DIR=$(abspath $(SECURE_DIR)) KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9192 $(PY) -m services.devstack start
+	@echo "Connect as a principal: eval \"\$$($(SECURE_KAFKA) env auditor)\" (principals: docs/SECURITY.md)"
+
+.PHONY: stop-secure
+stop-secure: ## Stop the services and the secure broker
+	@-$(PY) -m services.devstack stop
+	@$(SECURE_KAFKA) down
 
 .PHONY: status
 status: ## Show what runs
@@ -66,19 +87,29 @@ status: ## Show what runs
 	@$(PY) -m services.devstack status
 
 .PHONY: test
-test: venv kafka-jars ## Run the test suite (starts its own broker unless KAFKA_BOOTSTRAP_SERVERS is set)
+test: venv kafka-jars kek ## Run the test suite (starts its own broker unless KAFKA_BOOTSTRAP_SERVERS is set)
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit
 test-unit: venv ## Run only the tests that need no broker
-	@$(VENV)/bin/pytest -m "not kafka" $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest -m "not kafka and not fuzz" $(PYTEST_ARGS)
+
+.PHONY: fuzz
+fuzz: venv kafka-jars kek ## 10,000+ generated hostile inputs at a live intake (HTTP and returns-inbound): counts, 0 5xx
+	@$(VENV)/bin/pytest -m fuzz tests/fuzz -s $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: venv ## ruff, mypy and the JSON Schema drift check
+lint: venv ## ruff, mypy, the JSON Schema and AsyncAPI drift checks, alert rules, k8s manifests
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
 	@$(PY) -m schemas.export --check
+	@$(PY) -m schemas.asyncapi --check
+	@command -v promtool >/dev/null || { echo "promtool is missing: apt-get install prometheus"; exit 1; }
+	@promtool check config infra/prometheus/prometheus.yml
+	@promtool check rules $(filter-out infra/prometheus/prometheus.yml,$(wildcard infra/prometheus/*.yml))
+	@promtool test rules infra/prometheus/tests/*.yml
+	@$(PY) infra/k8s/check.py --out $(WORK)/k8s
 
 .PHONY: format
 format: venv ## Format the code
@@ -86,19 +117,25 @@ format: venv ## Format the code
 	@$(VENV)/bin/ruff check --fix .
 
 .PHONY: schemas
-schemas: venv ## Regenerate schemas/json/ from the models
+schemas: venv ## Regenerate schemas/json/ and docs/asyncapi.yaml from the models
 	@$(PY) -m schemas.export
+	@$(PY) -m schemas.asyncapi
 
 .PHONY: clean
 clean: stop ## Stop everything and remove .work (broker data, jars, state)
 	@rm -rf $(WORK)
 
+.PHONY: kek
+kek: venv ## Make the development key-encryption key for personal data, once (.work/keys/kek.toml)
+	@$(VENV)/bin/returns keys ensure-kek
+
 .PHONY: tokens
-tokens: venv ## Make development bearer tokens for intake (.work/run/dev-tokens.txt)
+tokens: venv ## Make development tokens for intake and console users (.work/run/)
 	@$(PY) -m services.devstack tokens
 
 .PHONY: bench
 bench: kafka-up topics ## Benchmarks (medians, ratios to a plain kafka-python baseline in the same run)
+	@$(PY) -m bench.ratio
 	@$(PY) -m bench.intake_screening
 	@$(PY) -m bench.notify_delivery
 	@$(PY) bench/replay.py
@@ -111,6 +148,10 @@ bench-families: kafka-up ## 1,000 families submitted 0-24 h late in random order
 .PHONY: bench-replay
 bench-replay: kafka-up ## verify's rate next to plain kafka-python reading the same topics
 	@$(PY) bench/replay.py
+
+.PHONY: bench-ratio
+bench-ratio: kafka-up ## The pipeline's sustained rate over a raw aiokafka relay's, p50/p95/p99 at 200/s, RSS
+	@$(PY) -m bench.ratio $(BENCH_ARGS)
 
 .PHONY: bench-pipeline
 bench-pipeline: kafka-up ## All four services under a rate ladder: end-to-end p50/p95, highest sustained rate

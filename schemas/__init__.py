@@ -22,6 +22,7 @@ from schemas.requests import (
     NotificationFailed,
     RequestUpdated,
 )
+from schemas.sealed import InTheClear, Personal, Sealed, SealedPersonReturned, WrappedDataKey
 from schemas.status import CapacityUpdated, LocationStatusChanged, ShelterDeparted
 from schemas.upcasting import upcast, upcaster
 
@@ -41,6 +42,7 @@ __all__ = [
     "FieldProblem",
     "GatherWindow",
     "Hearing",
+    "InTheClear",
     "IntakeRejected",
     "LegalAidRequested",
     "LocationStatusChanged",
@@ -48,6 +50,7 @@ __all__ = [
     "NotificationFailed",
     "Person",
     "PersonReturned",
+    "Personal",
     "Placed",
     "PlacementDeferred",
     "PlacementWithdrawn",
@@ -55,9 +58,12 @@ __all__ = [
     "RequestUpdated",
     "Screened",
     "ScreenedMember",
+    "Sealed",
+    "SealedPersonReturned",
     "ShelterDeparted",
     "SubmissionOrigin",
     "TopicSpec",
+    "WrappedDataKey",
     "decode",
     "decode_any",
     "decode_data",

@@ -25,6 +25,12 @@ def schemas() -> dict[str, dict[str, Any]]:
         schema["title"] = f"{event_type} v{model.SCHEMA_VERSION}"
         schema["$id"] = f"urn:returns:event:{event_type}:v{model.SCHEMA_VERSION}"
         out[f"{event_type}.v{model.SCHEMA_VERSION}.json"] = schema
+    # Older versions readers still accept (upcast on read): their schemas stay published.
+    for legacy in (PersonReturned,):
+        schema = Envelope[legacy].model_json_schema(mode="serialization")  # type: ignore[valid-type]
+        schema["title"] = f"{legacy.EVENT_TYPE} v{legacy.SCHEMA_VERSION}"
+        schema["$id"] = f"urn:returns:event:{legacy.EVENT_TYPE}:v{legacy.SCHEMA_VERSION}"
+        out[f"{legacy.EVENT_TYPE}.v{legacy.SCHEMA_VERSION}.json"] = schema
     submission = PersonReturned.model_json_schema(mode="validation")
     submission["title"] = "returns-inbound submission"
     submission["$id"] = "urn:returns:submission:v1"

@@ -30,7 +30,9 @@ def person_returned_event_id(source: str, submission_id: str) -> str:
 RoleInGroup = Literal["head", "partner", "child", "relative", "other"]
 
 
-class Person(Contract):
+class PersonalDetails(Contract):
+    """The person's own sensitive fields: on the log they travel only sealed."""
+
     given_names: str = sensitive(min_length=1, max_length=200)
     family_names: str = sensitive(min_length=1, max_length=200)
     date_of_birth: date = sensitive()
@@ -39,6 +41,9 @@ class Person(Contract):
     languages: list[LanguageCode] = sensitive(
         min_length=1, max_length=10, description="ISO 639-3, preferred first"
     )
+
+
+class Person(PersonalDetails):
     role_in_group: RoleInGroup
 
 

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schemas.access import AccessLogged
 from schemas.base import EventData
 from schemas.decisions import Placed, PlacementDeferred, PlacementWithdrawn, Screened
-from schemas.person import PersonReturned
 from schemas.rejections import IntakeRejected
 from schemas.requests import (
     CareRequested,
     LegalAidRequested,
+    LegalAidUpdated,
     NotificationDelivered,
     NotificationFailed,
+    ProviderCapacityChanged,
+    RequestStatusReported,
     RequestUpdated,
 )
+from schemas.sealed import SealedPersonReturned
 from schemas.status import CapacityUpdated, LocationStatusChanged, ShelterDeparted
 
 
@@ -39,7 +43,11 @@ TOPICS: dict[str, TopicSpec] = {
     spec.name: spec
     for spec in (
         TopicSpec("returns-inbound", "anything", None, "upstream", audit_log=False),
-        TopicSpec("person-returned", "group_id", PersonReturned, "intake", audit_log=True),
+        TopicSpec("person-returned", "group_id", SealedPersonReturned, "intake", audit_log=True),
+        # Not enveloped: `schemas.sealed.WrappedDataKey` values, compacted, a tombstone erases.
+        TopicSpec("person-keys", "case_id", None, "intake", audit_log=False),
+        # Every reader of cases and groups records its own reads (placement, the audit).
+        TopicSpec("access-logged", "subject_id", AccessLogged, "readers", audit_log=True),
         TopicSpec("intake-rejected", "submission key or none", IntakeRejected, "intake", True),
         TopicSpec("screened", "group_id", Screened, "screening", audit_log=True),
         TopicSpec("placed", "group_id", Placed, "placement", audit_log=True),
@@ -53,6 +61,11 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec("shelter-departed", "group_id", ShelterDeparted, "shelters", True),
         TopicSpec("notification-delivered", "group_id", NotificationDelivered, "notify", True),
         TopicSpec("notification-failed", "group_id", NotificationFailed, "notify", True),
+        TopicSpec("request-status-reported", "group_id", RequestStatusReported, "partners", True),
+        TopicSpec("legal-aid-updated", "group_id", LegalAidUpdated, "notify", audit_log=True),
+        TopicSpec(
+            "provider-capacity-changed", "provider_id", ProviderCapacityChanged, "partners", True
+        ),
     )
 }
 

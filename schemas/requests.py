@@ -1,16 +1,20 @@
-"""Requests to partners, and their webhook delivery receipts."""
+"""Requests to partners, their progress as partners report it, and webhook receipts."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from schemas.base import CaseId, EventData, GroupId, LanguageCode, LocationCode, ShelterId
 
 Purpose = Literal["immigration_hearing", "non_refoulement_interview"]
 Priority = Literal["urgent", "normal"]
 CareKind = Literal["covid_vaccination", "medical_care"]
+ReassignedBecause = Literal["DECLINED", "NOT_ACCEPTED_IN_TIME"]
+ProgressStatus = Literal["accepted", "declined", "first_contact", "closed"]
+ReasonCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,39}$")]
+"""A code, never free text: a report or a change says why without saying anything about a person."""
 
 
 class LegalAidRequested(EventData):
@@ -28,6 +32,13 @@ class LegalAidRequested(EventData):
     preferred_language: LanguageCode
     interpreter_required: bool
     due_by: AwareDatetime | None
+    accept_by: AwareDatetime | None = Field(
+        default=None, description="the provider must have accepted by then, else it is reassigned"
+    )
+    replaces: str | None = Field(
+        default=None, description="event_id of the legal-aid-requested this one replaces"
+    )
+    reassigned_because: ReassignedBecause | None = None
 
 
 class CareRequested(EventData):
@@ -42,7 +53,9 @@ class CareRequested(EventData):
 
 
 RequestChange = Literal["amended", "withdrawn"]
-RequestChangeReason = Literal["GROUP_CHANGED", "NO_LONGER_ACCEPTED", "NO_LONGER_REFERRED"]
+RequestChangeReason = Literal[
+    "GROUP_CHANGED", "NO_LONGER_ACCEPTED", "NO_LONGER_REFERRED", "REASSIGNED"
+]
 
 
 class RequestUpdated(EventData):
@@ -66,6 +79,52 @@ class RequestUpdated(EventData):
     priority: Priority | None = None
     location: LocationCode | None = None
     shelter_id: ShelterId | None = None
+
+
+class RequestStatusReported(EventData):
+    """A partner's report on a legal-aid request it holds, as it reached notify.
+
+    Partners write it directly, or notify's `POST /v1/requests/{event_id}/status` writes
+    it for them once the signature checks. Only what notify applied reaches
+    `legal-aid-updated`.
+    """
+
+    EVENT_TYPE = "request-status-reported"
+
+    group_id: GroupId
+    request_event_id: str = Field(description="the legal-aid-requested event reported on")
+    partner_id: str
+    status: ProgressStatus
+    status_at: AwareDatetime = Field(description="when it happened, as the partner says")
+    reason_code: ReasonCode | None = None
+
+
+class LegalAidUpdated(EventData):
+    """A status of a legal-aid request, applied by notify: accepted, declined, first
+    contact made, closed. Only valid transitions appear (docs/CONTRACT.md)."""
+
+    EVENT_TYPE = "legal-aid-updated"
+
+    group_id: GroupId
+    request_event_id: str = Field(description="the legal-aid-requested event")
+    provider_id: str
+    location: LocationCode | None
+    purpose: Purpose
+    status: ProgressStatus
+    status_at: AwareDatetime = Field(description="when it happened, as the partner reports it")
+    reason_code: ReasonCode | None = None
+    partner_id: str = Field(description="who reported it")
+
+
+class ProviderCapacityChanged(EventData):
+    """A legal-aid provider's capacity: the open requests it takes at most."""
+
+    EVENT_TYPE = "provider-capacity-changed"
+
+    provider_id: str = Field(pattern=r"^LA-[A-Z]{3}-\d{2}$")
+    capacity: int = Field(ge=0, le=100_000)
+    changed_by: str = Field(min_length=1, max_length=64)
+    note: ReasonCode | None = None
 
 
 class NotificationDelivered(EventData):

@@ -21,6 +21,11 @@ class LocationStatusChanged(EventData):
     daily_cap: int = Field(ge=0, le=10_000)
     effective_at: AwareDatetime
     note: str | None = Field(default=None, max_length=500)
+    changed_by: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the official who made the change (a console user name), when known",
+    )
 
 
 class CapacityUpdated(EventData):
@@ -32,6 +37,9 @@ class CapacityUpdated(EventData):
     location: LocationCode
     beds: int = Field(ge=0, le=100_000)
     effective_at: AwareDatetime
+    reported_by: str | None = Field(
+        default=None, max_length=64, description="who reported the figure, when known"
+    )
 
 
 class ShelterDeparted(EventData):
@@ -43,3 +51,6 @@ class ShelterDeparted(EventData):
     shelter_id: ShelterId
     location: LocationCode
     departed_at: AwareDatetime
+    reported_by: str | None = Field(
+        default=None, max_length=64, description="who recorded the departure, when known"
+    )

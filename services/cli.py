@@ -100,6 +100,8 @@ def submit(
 def _mount() -> None:
     """Commands that live with their own packages."""
     from services.audit.cli import audit_app
+    from services.keys.cli import erase as erase_command
+    from services.keys.cli import keys_app
     from services.notify.cli import notify_app
     from services.simulator.cli import simulate as simulate_command
     from services.top.cli import top as top_command
@@ -108,6 +110,8 @@ def _mount() -> None:
     app.command("top")(top_command)
     app.add_typer(notify_app, name="notify", help="Notify's tools: redeliver failed webhooks.")
     app.add_typer(audit_app, name="audit", help="Replay, trace, verify and report on the log.")
+    app.command("erase")(erase_command)
+    app.add_typer(keys_app, name="keys", help="Key-encryption keys: add, re-wrap, retire.")
 
 
 _mount()

@@ -1,4 +1,4 @@
-"""``make run``'s process manager: start, stop and report the four services locally.
+"""``make run``'s process manager: start, stop and report the services and the console.
 
 Each service runs as its own process (``python -m services.<name> worker``), with
 its log in ``.work/run/<name>.log``. Starting is idempotent: a service that is
@@ -16,11 +16,16 @@ from pathlib import Path
 
 import httpx
 
+from services.console.config import CONSOLE_PORT
+from services.console.roles import ROLES
+from services.console.users import user_entry
 from services.intake.auth import hash_token, new_token
+from services.runtime.security import principal_env
 from services.runtime.settings import DEFAULT_WEB_PORTS, REPO_ROOT, WORK_DIR
 
 RUN_DIR = WORK_DIR / "run"
-SERVICES = ("intake", "screening", "placement", "notify")
+SERVICES = ("intake", "screening", "placement", "notify", "console")
+WEB_PORTS = {**DEFAULT_WEB_PORTS, "console": CONSOLE_PORT}
 CROSSING_CODES = ("san", "cxl", "ols", "elp", "egp", "lrd", "bro")
 LOCATION_CODES = ("tij", "mxl", "nog", "cjs", "pds", "nld", "mam")
 # The sources `returns simulate` sends from: each port's desk and its batches, and INM's
@@ -46,7 +51,7 @@ def _pid(service: str) -> int | None:
 
 def _ready(service: str) -> bool:
     try:
-        answer = httpx.get(f"http://127.0.0.1:{DEFAULT_WEB_PORTS[service]}/readyz", timeout=1.0)
+        answer = httpx.get(f"http://127.0.0.1:{WEB_PORTS[service]}/readyz", timeout=1.0)
     except httpx.HTTPError:
         return False
     return answer.status_code == 200
@@ -64,9 +69,31 @@ def dev_tokens() -> Path:
     return tokens_file
 
 
+def dev_console_users() -> Path:
+    """A console users file for local use, one user per role (named after it), made once."""
+    users_file, plain = RUN_DIR / "console-users.toml", RUN_DIR / "console-passwords.txt"
+    if not users_file.exists():
+        passwords = {role: new_token()[:16] for role in ROLES}
+        users_file.write_text("".join(user_entry(r, r, p) + "\n" for r, p in passwords.items()))
+        plain.write_text("".join(f"{r} {p}\n" for r, p in passwords.items()))
+        plain.chmod(0o600)
+    return users_file
+
+
+def _principal(service: str) -> dict[str, str]:
+    """On the secure broker (``make run-secure`` sets RETURNS_SECURE_DIR), each service
+    connects as its own principal (docs/SECURITY.md)."""
+    secure_dir = os.environ.get("RETURNS_SECURE_DIR")
+    return principal_env(Path(secure_dir), service) if secure_dir else {}
+
+
 def start() -> int:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "RETURNS_INTAKE_TOKENS_FILE": str(dev_tokens())}
+    env = {
+        **os.environ,
+        "RETURNS_INTAKE_TOKENS_FILE": str(dev_tokens()),
+        "RETURNS_CONSOLE_USERS_FILE": str(dev_console_users()),
+    }
     for service in SERVICES:
         if _pid(service) is not None:
             continue
@@ -74,7 +101,7 @@ def start() -> int:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", f"services.{service}", "worker"],
             cwd=REPO_ROOT,
-            env=env,
+            env={**env, **_principal(service)},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -98,14 +125,13 @@ def start() -> int:
 
 def _print_summary() -> None:
     port = DEFAULT_WEB_PORTS["intake"]
-    print("The four services are running:")
+    print("The services are running:")
     for service in SERVICES:
-        print(
-            f"  {service:<10} pid {_pid(service)}  http://127.0.0.1:{DEFAULT_WEB_PORTS[service]}/readyz"
-        )
+        print(f"  {service:<10} pid {_pid(service)}  http://127.0.0.1:{WEB_PORTS[service]}/readyz")
     print(f"Intake's HTTP API: http://127.0.0.1:{port}/v1/returns (OpenAPI: /openapi.json)")
     print(f"Development tokens, one per source: {RUN_DIR / 'dev-tokens.txt'}")
     print("Live view per crossing: .venv/bin/returns top   (traffic: .venv/bin/returns simulate)")
+    print(f"Console: http://127.0.0.1:{CONSOLE_PORT}/  (users: {RUN_DIR}/console-passwords.txt)")
     print("Logs: .work/run/<service>.log    Stop everything: make stop")
 
 
@@ -113,6 +139,8 @@ def tokens() -> int:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     print(f"intake token file: {dev_tokens()}")
     print(f"the tokens themselves, one per source: {RUN_DIR / 'dev-tokens.txt'}")
+    print(f"console users file: {dev_console_users()}")
+    print(f"their passwords, one user per role: {RUN_DIR / 'console-passwords.txt'}")
     return 0
 
 

@@ -14,6 +14,20 @@
 # Environment (defaults in brackets):
 #   KAFKA_PORT             client (PLAINTEXT) port on 127.0.0.1 [9092]
 #   KAFKA_CONTROLLER_PORT  KRaft controller port on 127.0.0.1 [9093]
+#   KAFKA_INTERNAL_PORT    the broker's own listener, for a template that has one [none]
+#   KAFKA_NODE_ID          replaces @NODE_ID@: this node's id in a cluster [1]
+#   KAFKA_QUORUM_VOTERS    replaces @QUORUM_VOTERS@: the static controller voters of a
+#                          cluster [1@127.0.0.1:$KAFKA_CONTROLLER_PORT]
+#   KAFKA_CLUSTER_ID       the cluster id to format with, shared by a cluster's nodes
+#                          [a new random one, kept in the state dir]
+#   KAFKA_WAIT             0: start and return without the readiness probe, for a
+#                          cluster node that cannot answer before a quorum of its peers
+#                          runs (infra/kafka/cluster.sh probes them together) [1]
+#   KAFKA_TEMPLATE         the config template [infra/kafka/server.properties.template];
+#                          infra/kafka/secure.sh passes the secure one
+#   KAFKA_SECURE_DIR       replaces @SECURE_DIR@ in the template (CA, broker key) [none]
+#   KAFKA_FORMAT_ARGFILE   a file of extra StorageTool format arguments, one a line, read
+#                          by the java launcher so that no secret shows in ps [none]
 #   KAFKA_STATE_DIR        data dir, generated server.properties, pid file, broker.log,
 #                          cluster id [<repo>/.work/kafka/broker]
 #   KAFKA_LIB_DIR          the broker's jars [<repo>/.work/kafka/lib]
@@ -31,6 +45,13 @@ REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
 
 KAFKA_PORT=${KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
+KAFKA_INTERNAL_PORT=${KAFKA_INTERNAL_PORT:-}
+KAFKA_NODE_ID=${KAFKA_NODE_ID:-1}
+KAFKA_QUORUM_VOTERS=${KAFKA_QUORUM_VOTERS:-1@127.0.0.1:$KAFKA_CONTROLLER_PORT}
+KAFKA_CLUSTER_ID=${KAFKA_CLUSTER_ID:-}
+KAFKA_WAIT=${KAFKA_WAIT:-1}
+KAFKA_SECURE_DIR=${KAFKA_SECURE_DIR:-}
+KAFKA_FORMAT_ARGFILE=${KAFKA_FORMAT_ARGFILE:-}
 KAFKA_STATE_DIR=${KAFKA_STATE_DIR:-$REPO_ROOT/.work/kafka/broker}
 KAFKA_LIB_DIR=${KAFKA_LIB_DIR:-$REPO_ROOT/.work/kafka/lib}
 KAFKA_HEAP=${KAFKA_HEAP:--Xmx768m -Xms256m}
@@ -44,7 +65,7 @@ CONFIG=$KAFKA_STATE_DIR/server.properties
 PID_FILE=$KAFKA_STATE_DIR/broker.pid
 LOG_FILE=$KAFKA_STATE_DIR/broker.log
 CLUSTER_ID_FILE=$KAFKA_STATE_DIR/cluster.id
-TEMPLATE=$SCRIPT_DIR/server.properties.template
+TEMPLATE=${KAFKA_TEMPLATE:-$SCRIPT_DIR/server.properties.template}
 LOG4J_CONFIG=$SCRIPT_DIR/log4j2.properties
 PROBE=$SCRIPT_DIR/probe.py
 
@@ -84,7 +105,7 @@ broker_pid() {
 }
 
 configured_port() { # the client port of the rendered config (the running broker's)
-  sed -n 's|^listeners=PLAINTEXT://[^:]*:\([0-9]*\),.*|\1|p' "$CONFIG" 2>/dev/null | head -n 1
+  sed -n 's|^listeners=[A-Z_]*://[^:]*:\([0-9]*\),.*|\1|p' "$CONFIG" 2>/dev/null | head -n 1
 }
 
 port_open() { # port: something accepts connections on 127.0.0.1:port
@@ -142,10 +163,15 @@ ensure_jars() {
 }
 
 render_config() {
-  local esc_dir
+  local esc_dir esc_secure
   esc_dir=$(printf '%s' "$DATA_DIR" | sed 's/[|&\\]/\\&/g')
+  esc_secure=$(printf '%s' "$KAFKA_SECURE_DIR" | sed 's/[|&\\]/\\&/g')
   sed -e "s|@PORT@|$KAFKA_PORT|g" \
     -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+    -e "s|@INTERNAL_PORT@|$KAFKA_INTERNAL_PORT|g" \
+    -e "s|@NODE_ID@|$KAFKA_NODE_ID|g" \
+    -e "s|@QUORUM_VOTERS@|$KAFKA_QUORUM_VOTERS|g" \
+    -e "s|@SECURE_DIR@|$esc_secure|g" \
     -e "s|@LOG_DIR@|$esc_dir|g" \
     "$TEMPLATE" >"$CONFIG.tmp"
   mv "$CONFIG.tmp" "$CONFIG"
@@ -158,8 +184,10 @@ format_storage() {
     echo "Reusing the formatted storage in $DATA_DIR"
     return 0
   fi
-  local cluster_id=""
-  if [[ -s $CLUSTER_ID_FILE ]]; then
+  local cluster_id=$KAFKA_CLUSTER_ID
+  if [[ -n $cluster_id ]]; then
+    echo "$cluster_id" >"$CLUSTER_ID_FILE"
+  elif [[ -s $CLUSTER_ID_FILE ]]; then
     cluster_id=$(tr -d '[:space:]' <"$CLUSTER_ID_FILE")
   else
     # The tool may print log lines too: keep the line that looks like a cluster id.
@@ -168,12 +196,18 @@ format_storage() {
     [[ -n $cluster_id ]] || die "kafka.tools.StorageTool random-uuid printed no cluster id; see $LOG_FILE."
     echo "$cluster_id" >"$CLUSTER_ID_FILE"
   fi
-  # Static controller.quorum.voters: no --standalone.
+  # Static controller.quorum.voters: no --standalone. Extra arguments (such as the first
+  # SCRAM user, a secret) go through a java @argfile, never on the command line.
+  local args_file=$KAFKA_STATE_DIR/format.args
+  (umask 077 && printf '%s\n' kafka.tools.StorageTool format -t "$cluster_id" -c "$CONFIG" >"$args_file")
+  if [[ -n $KAFKA_FORMAT_ARGFILE ]]; then cat "$KAFKA_FORMAT_ARGFILE" >>"$args_file"; fi
   if ! java -Dlog4j2.configurationFile="$LOG4J_CONFIG" -cp "$KAFKA_LIB_DIR/*" \
-    kafka.tools.StorageTool format -t "$cluster_id" -c "$CONFIG" >>"$LOG_FILE" 2>&1; then
+    "@$args_file" >>"$LOG_FILE" 2>&1; then
+    rm -f "$args_file"
     tail -n 40 "$LOG_FILE" >&2
     die "formatting the storage in $DATA_DIR failed (log above)."
   fi
+  rm -f "$args_file"
   echo "Formatted the storage in $DATA_DIR (cluster id $cluster_id)"
 }
 
@@ -201,6 +235,10 @@ cmd_up() {
     port=$(configured_port)
     [[ $port == "$KAFKA_PORT" ]] ||
       die "the broker from $KAFKA_STATE_DIR (pid $pid) already runs on port $port, not $KAFKA_PORT: run 'kafka.sh down' first to change ports."
+    if [[ $KAFKA_WAIT == 0 ]]; then
+      echo "Kafka node $KAFKA_NODE_ID is already running on 127.0.0.1:$port (pid $pid)"
+      return 0
+    fi
     if "$PYTHON" "$PROBE" --bootstrap "127.0.0.1:$port" --timeout "$KAFKA_START_TIMEOUT" >/dev/null; then
       echo "Kafka is already running on 127.0.0.1:$port (pid $pid)"
       return 0
@@ -209,10 +247,11 @@ cmd_up() {
   fi
   rm -f "$PID_FILE"
 
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" $KAFKA_INTERNAL_PORT; do
     if port_open "$port"; then
       local name=KAFKA_PORT
-      [[ $port == "$KAFKA_PORT" ]] || name=KAFKA_CONTROLLER_PORT
+      [[ $port != "$KAFKA_CONTROLLER_PORT" ]] || name=KAFKA_CONTROLLER_PORT
+      [[ $port != "$KAFKA_INTERNAL_PORT" ]] || name=KAFKA_INTERNAL_PORT
       die "port $port on 127.0.0.1 is already in use$(port_holder "$port"): stop that process or set $name to a free port."
     fi
   done
@@ -234,6 +273,10 @@ cmd_up() {
     -cp "$KAFKA_LIB_DIR/*" kafka.Kafka "$CONFIG" </dev/null >>"$LOG_FILE" 2>&1 &
   pid=$!
   echo "$pid" >"$PID_FILE"
+  if [[ $KAFKA_WAIT == 0 ]]; then
+    echo "Started the broker (pid $pid, node $KAFKA_NODE_ID) on 127.0.0.1:$KAFKA_PORT; not waiting for it (log $LOG_FILE)"
+    return 0
+  fi
   echo "Started the broker (pid $pid); waiting up to ${KAFKA_START_TIMEOUT} s for 127.0.0.1:$KAFKA_PORT ..."
 
   # The probe retries by itself; meanwhile watch the JVM so that a crash fails fast.

@@ -8,6 +8,9 @@ broker's ApiVersions response. Exit status 0 when the broker answered, 1 otherwi
 
 ``wait_for_broker()`` is the same check for Python callers (tests use it to assert
 that they talk to a Kafka 4.x broker).
+
+It connects as every client of the project does (``services/runtime/security.py``):
+plaintext by default, or as the principal the ``KAFKA_*`` security variables name.
 """
 
 from __future__ import annotations
@@ -16,9 +19,13 @@ import argparse
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script, too
+from services.runtime.security import kafka_python_options
 
 # Between attempts, and the cap of kafka-python's own reconnect backoff while it
 # bootstraps (it adds up to 20 % jitter: 160 ms * 1.2 stays under 0.2 s).
@@ -37,6 +44,7 @@ def _probe_once(bootstrap: str, timeout: float) -> tuple[tuple[int, ...], dict[s
         bootstrap_timeout_ms=max(1, int(timeout * 1000)),
         reconnect_backoff_ms=50,
         reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
+        **kafka_python_options(),
     )
     try:
         cluster: dict[str, Any] = dict(admin.describe_cluster())

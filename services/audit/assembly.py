@@ -34,6 +34,7 @@ from typing import cast
 from schemas.decisions import Screened
 from schemas.envelope import digest_of
 from schemas.person import PersonReturned, person_returned_event_id
+from schemas.sealed import SealedPersonReturned
 from services.audit.events import Logged
 from services.screening.grouping import counting_records
 
@@ -46,12 +47,16 @@ MAX_SUBSETS = 256
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """One `person-returned` event: where it was recorded, and the record."""
+    """One `person-returned` event: where it was recorded, and the record.
+
+    The record is opened (`PersonReturned`) unless its personal data was erased: then it
+    stays sealed (`SealedPersonReturned`), with only its readable fields.
+    """
 
     event_id: str
     where: str
     occurred_at: datetime
-    record: PersonReturned
+    record: PersonReturned | SealedPersonReturned
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ class GroupAssembler:
 
     def add_person(self, event: Logged) -> list[Assembled]:
         """Keep a member's record; returns decisions that were waiting for it."""
-        record = cast(PersonReturned, event.data)
+        record = cast(PersonReturned | SealedPersonReturned, event.data)
         member = Member(event.event_id, event.where, event.occurred_at, record)
         self._records_to_add(record.group_id)[event.event_id] = member
         waiting = self._waiting.pop(record.group_id, [])

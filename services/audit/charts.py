@@ -21,7 +21,8 @@ COLOURS = {
 }
 
 
-def _pyplot() -> Any | None:
+def pyplot() -> Any | None:
+    """matplotlib's pyplot drawing to files only, or None without matplotlib."""
     try:
         matplotlib = importlib.import_module("matplotlib")
     except ImportError:
@@ -38,7 +39,7 @@ def charts_available() -> bool:
 def write_charts(report: CohortReport, directory: Path) -> list[Path]:
     """One stacked bar chart per crossing in `directory`; the paths written (none without
     matplotlib)."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return []
     directory.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,9 @@ checks the chain); what is owed follows it alone:
 - a group whose live decision is accepted is placed or waiting (its live placement: a
   `placed` not followed by `placement-withdrawn`; or a deferral since);
 - a placed group has an open legal-aid request (`immigration_hearing`), a group whose
-  live decision refers it for fear of return one for its `non_refoulement_interview`,
+  live decision refers it for fear of return one for its `non_refoulement_interview`
+  (once a request is withdrawn, its grace runs again from the withdrawal: a reassigned
+  request is replaced right after),
   and every member of the live decision who needs Covid-19 vaccination an open
   `care-requested` (a request stays open until a `request-updated` withdraws it).
 
@@ -39,6 +41,7 @@ class _Group:
     late_accepted: int = 0
     vaccinate: tuple[str, ...] = ()
     legal_aid: dict[str, str] = field(default_factory=dict)  # open request -> purpose
+    uncovered_since: dict[str, datetime] = field(default_factory=dict)  # purpose -> withdrawn at
     care: dict[str, str] = field(default_factory=dict)  # open request -> case id
 
 
@@ -74,7 +77,9 @@ class CompletenessTracker:
         elif event.topic == "request-updated":
             update = cast(RequestUpdated, data)
             if update.change == "withdrawn":
-                group.legal_aid.pop(update.request_event_id, None)
+                purpose = group.legal_aid.pop(update.request_event_id, None)
+                if purpose is not None:
+                    group.uncovered_since[purpose] = event.occurred_at
                 group.care.pop(update.request_event_id, None)
 
     def _screened(self, data: Screened, at: datetime) -> None:
@@ -121,7 +126,8 @@ def _missing(group: _Group) -> Iterator[tuple[datetime, str, str]]:
     purposes = set(group.legal_aid.values())
     if group.placed_at is not None:
         if "immigration_hearing" not in purposes:
-            yield group.placed_at, findings.MISSING_LEGAL_AID, "placed, no immigration_hearing"
+            since = _since(group, group.placed_at, "immigration_hearing")
+            yield since, findings.MISSING_LEGAL_AID, "placed, no immigration_hearing"
         cared = set(group.care.values())
         for case_id in group.vaccinate:
             if case_id not in cared:
@@ -129,4 +135,12 @@ def _missing(group: _Group) -> Iterator[tuple[datetime, str, str]]:
                 yield group.placed_at, findings.MISSING_CARE, detail
     if group.referred_for_fear_at is not None and "non_refoulement_interview" not in purposes:
         detail = "referred for fear of return, no non_refoulement_interview"
-        yield group.referred_for_fear_at, findings.MISSING_LEGAL_AID, detail
+        since = _since(group, group.referred_for_fear_at, "non_refoulement_interview")
+        yield since, findings.MISSING_NON_REFOULEMENT, detail
+
+
+def _since(group: _Group, owed_since: datetime, purpose: str) -> datetime:
+    """When the request became owed: the cause, or the withdrawal of the last one (a
+    reassignment leaves a moment between the withdrawal and its replacement)."""
+    withdrawn = group.uncovered_since.get(purpose)
+    return owed_since if withdrawn is None else max(owed_since, withdrawn)

@@ -32,6 +32,7 @@ PIPELINE_ORDER: tuple[str, ...] = (
     "person-returned",
     "location-status-changed",
     "capacity-updated",
+    "provider-capacity-changed",
     "shelter-departed",
     "screened",
     "placement-withdrawn",
@@ -39,13 +40,18 @@ PIPELINE_ORDER: tuple[str, ...] = (
     "placed",
     "legal-aid-requested",
     "care-requested",
+    "legal-aid-updated",
     "request-updated",
     "notification-delivered",
     "notification-failed",
 )
 """Every enveloped topic, causes before effects: breaks ties of `occurred_at`.
 
-A withdrawal comes before the placement or deferral it makes room for (`GROUP_CHANGED`)."""
+A withdrawal comes before the placement or deferral it makes room for (`GROUP_CHANGED`),
+and a partner's report (`legal-aid-updated`) before the withdrawal it causes."""
+
+LATER_TOPICS = frozenset({"legal-aid-updated", "provider-capacity-changed"})
+"""Topics a stack from before partner reports lacks: a replay leaves them out if absent."""
 
 TOPIC_RANK = {name: rank for rank, name in enumerate(PIPELINE_ORDER)}
 
@@ -67,6 +73,8 @@ class Logged:
     """CRC-32 of the record's `data` bytes: tells a duplicate from a conflicting repeat."""
     timestamp_ms: int
     """The record's Kafka timestamp (when its producer sent it)."""
+    erased: bool = False
+    """A `person-returned` whose personal data was erased: it stays sealed (ADR 0021)."""
 
     @classmethod
     def of(cls, topic: str, envelope: Envelope[Any], partition: int = 0, offset: int = 0) -> Logged:

@@ -42,7 +42,13 @@ PLACEMENT_OUTCOME_DIFFERS = "placement outcome differs"
 PERSON_WITHOUT_DECISION = "person without decision"
 ACCEPTED_NOT_PLACED = "accepted group neither placed nor waiting"
 MISSING_LEGAL_AID = "missing legal-aid request"
+MISSING_NON_REFOULEMENT = "missing non-refoulement request"
 MISSING_CARE = "missing care request"
+
+# Reassigned legal-aid requests
+REPLACES_NOTHING = "reassignment replaces no request"
+REPLACED_NOT_WITHDRAWN = "replaced request not withdrawn as reassigned"
+REASSIGNED_WITHOUT_REPLACEMENT = "request reassigned without a replacement"
 
 # The log itself
 CONFLICTING_DUPLICATE = "conflicting duplicate"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from schemas.codec import EventValidationError
+from schemas.envelope import Envelope
 from services.audit.events import (
     TOPIC_RANK,
     Logged,
@@ -34,9 +35,34 @@ from services.audit.events import (
     occurred_at_of,
     unique_events,
 )
+from services.keys.sealing import KeyLookup, open_envelope
+from services.keys.store import Erased
+from services.runtime.security import kafka_python_options
 
 ProgressSink = Callable[[int, int], None]
 """Called with (events read so far, events in the replay) as the replay goes."""
+
+Opener = Callable[[str, Envelope[Any]], tuple[Envelope[Any], bool]]
+"""Opens a decoded event's sealed personal data: (topic, envelope) -> (envelope, erased)."""
+
+
+def opening_with(keys: KeyLookup | None) -> Opener:
+    """Open ``person-returned`` records with ``keys``: an erased one stays sealed.
+
+    Without keys only records never sealed (schema v1, upcast) open. A seal that does not
+    open with its own key raises `SealError`: the record is reported as undecodable.
+    """
+
+    def open_event(topic: str, envelope: Envelope[Any]) -> tuple[Envelope[Any], bool]:
+        if topic != "person-returned":
+            return envelope, False
+        opened = open_envelope(envelope, keys)
+        if isinstance(opened, Erased):
+            return envelope, keys is not None  # without keys: unread here, not erased
+        return opened, False
+
+    return open_event
+
 
 PROGRESS_EVERY = 2_000
 
@@ -75,7 +101,9 @@ class Replay:
 
     Iterate it once. `stats` counts what was read, the duplicates skipped, conflicting
     repeats and undecodable records (which are skipped, and listed there).
-    `consumer_factory` is kafka-python's `KafkaConsumer` but in tests.
+    `consumer_factory` is kafka-python's `KafkaConsumer` but in tests. A topic in
+    `optional` that the cluster lacks is left out (and listed in `missing`) rather than
+    failing the replay: a stack from before that topic existed.
     """
 
     def __init__(
@@ -88,9 +116,14 @@ class Replay:
         buffer_per_partition: int = 200,
         idle_timeout: float = 30.0,
         consumer_factory: Callable[..., Any] | None = None,
+        optional: Collection[str] = (),
+        opener: Opener | None = None,
     ) -> None:
+        self.opener = opener or opening_with(None)
         self.source = source
         self.topics = tuple(topics)
+        self.optional = frozenset(optional)
+        self.missing: list[str] = []
         self.from_timestamp = from_timestamp
         self.progress = progress or (lambda done, total: None)
         self.buffer_per_partition = buffer_per_partition
@@ -110,6 +143,7 @@ class Replay:
             max_poll_records=5_000,
             fetch_max_bytes=8 * 1024 * 1024,
             max_partition_fetch_bytes=256 * 1024,
+            **kafka_python_options(),  # the auditor's credentials, from the environment
         )
         try:
             partitions = self._assign(consumer)
@@ -119,7 +153,9 @@ class Replay:
 
     def _assign(self, consumer: KafkaConsumer) -> list[_Partition]:
         existing = consumer.topics()
-        missing = [t for t in self.topics if self.source.physical(t) not in existing]
+        absent = [t for t in self.topics if self.source.physical(t) not in existing]
+        self.missing = [t for t in absent if t in self.optional]
+        missing = [t for t in absent if t not in self.optional]
         if missing:
             names = ", ".join(self.source.physical(t) for t in missing)
             raise ReplayError(
@@ -128,6 +164,8 @@ class Replay:
             )
         owners: dict[TopicPartition, str] = {}
         for topic in self.topics:
+            if topic in self.missing:
+                continue
             name = self.source.physical(topic)
             for number in sorted(consumer.partitions_for_topic(name) or ()):
                 owners[TopicPartition(name, number)] = topic
@@ -240,13 +278,20 @@ class Replay:
         for part, record in records:
             where = f"{part.topic}[{record.partition}]@{record.offset}"
             try:
-                envelope = decode_event(part.topic, record.value)
+                decoded = decode_event(part.topic, record.value)
+                envelope, erased = self.opener(part.topic, decoded)
             except (EventValidationError, ValueError) as exc:
                 self.stats.undecodable.append((where, str(exc)[:300]))
                 continue
             checksum = data_checksum(record.value)
             yield Logged(
-                part.topic, record.partition, record.offset, envelope, checksum, record.timestamp
+                part.topic,
+                record.partition,
+                record.offset,
+                envelope,
+                checksum,
+                record.timestamp,
+                erased,
             )
 
 

@@ -21,6 +21,7 @@ from typing import cast
 
 from schemas.decisions import GatherWindow, Screened, ScreenedMember
 from schemas.person import PersonReturned
+from schemas.sealed import SealedPersonReturned
 from services.audit import findings
 from services.audit.events import Logged
 from services.audit.findings import Mismatch, Pending
@@ -53,6 +54,20 @@ class RuleSets:
             except RuleSetError:
                 self._loaded[name] = None
         return self._loaded[name]
+
+
+def erased_cases(members: Sequence[PersonReturned | SealedPersonReturned]) -> list[str]:
+    """Case ids among `members` whose personal data was erased (their records stay sealed).
+
+    Such a decision cannot be re-run: its recorded flags and reasons stand, and audits
+    report it as erased, not as a mismatch (docs/adr/0021-erasable-personal-data.md).
+    """
+    return sorted({m.case_id for m in members if not isinstance(m, PersonReturned)})
+
+
+def readable(members: Sequence[PersonReturned | SealedPersonReturned]) -> list[PersonReturned]:
+    """The members whose personal data can be read."""
+    return [m for m in members if isinstance(m, PersonReturned)]
 
 
 def recheck(
@@ -160,7 +175,7 @@ class ChainTracker:
 
     def on_person(self, event: Logged) -> None:
         """A member arrived: a live decision must come to cover it (or its correction)."""
-        record = cast(PersonReturned, event.data)
+        record = cast(PersonReturned | SealedPersonReturned, event.data)
         chain = self._chains.setdefault(record.group_id, _Chain())
         arrival = (event.occurred_at, event.where)
         if not any(record.case_id in d.case_ids for d in chain.live.values()):

@@ -13,9 +13,19 @@ def summary(event: Logged, show_personal_data: bool = False) -> str:
     """What `event` says, in a line. Names and declarations only with `show_personal_data`."""
     describe = _SUMMARIES.get(event.topic)
     text = describe(event.data) if describe is not None else event.envelope.event_type
+    if event.topic == "person-returned" and event.erased:
+        return f"{text}; PERSONAL DATA ERASED (the data key was deleted)"
+    if event.topic == "person-returned" and _sealed(event.data):
+        return f"{text}; personal data sealed (no key here)"
     if show_personal_data and event.topic == "person-returned":
         text = f"{text}; {_personal(event.data)}"
     return text
+
+
+def _sealed(d: Any) -> bool:
+    # A record read without its key stays sealed (not opened by this replay).
+    personal = getattr(d, "personal", None)
+    return getattr(personal, "scheme", None) == "aes-256-gcm"
 
 
 def _person_returned(d: Any) -> str:
@@ -93,7 +103,25 @@ def _deferred(d: Any) -> str:
 
 def _legal_aid(d: Any) -> str:
     due = f", due by {d.due_by.isoformat()}" if d.due_by else ""
+    accept = getattr(d, "accept_by", None)
+    due += f", to accept by {accept.isoformat()}" if accept else ""
+    replaces = getattr(d, "replaces", None)
+    if replaces:
+        because = getattr(d, "reassigned_because", None) or "unstated"
+        due += f"; reassigned ({because}), replaces {replaces[:8]}"
     return f"legal aid {d.purpose} ({d.priority}) to {d.provider_id}{due}"
+
+
+def _legal_aid_updated(d: Any) -> str:
+    reason = f" ({d.reason_code})" if d.reason_code else ""
+    return (
+        f"legal aid {d.request_event_id[:8]} {d.status.upper()}{reason} at "
+        f"{d.status_at.isoformat()}, reported by {d.partner_id} for {d.provider_id}"
+    )
+
+
+def _provider_capacity(d: Any) -> str:
+    return f"{d.provider_id} takes {d.capacity} open request(s), set by {d.changed_by}"
 
 
 def _care(d: Any) -> str:
@@ -132,6 +160,8 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "placement-withdrawn": _withdrawn,
     "request-updated": _request_updated,
     "legal-aid-requested": _legal_aid,
+    "legal-aid-updated": _legal_aid_updated,
+    "provider-capacity-changed": _provider_capacity,
     "care-requested": _care,
     "shelter-departed": _departed,
     "intake-rejected": _rejected,

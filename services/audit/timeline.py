@@ -29,8 +29,8 @@ from services.audit.assembly import Member, choose_members, current_records
 from services.audit.events import PIPELINE_ORDER, Logged, in_log_order
 from services.audit.summaries import summary, window_text
 
-CASE_TOPICS = PIPELINE_ORDER
-"""The topics a case timeline reads: every enveloped topic."""
+CASE_TOPICS = tuple(topic for topic in PIPELINE_ORDER if topic in TOPICS)
+"""The topics a case timeline reads: every enveloped topic of the contract."""
 
 REDACTED = "[redacted]"
 
@@ -241,7 +241,8 @@ def timeline_json(
 
 def _document(event: Logged, show_personal_data: bool) -> dict[str, Any]:
     document: dict[str, Any] = event.envelope.model_dump(mode="json")
-    model = TOPICS[event.topic].value
+    # The data as held, not the topic's value type: an opened record is in the clear.
+    model = type(event.envelope.data) if TOPICS[event.topic].value is not None else None
     if show_personal_data or model is None:
         return document
     for path in sensitive_fields(model):

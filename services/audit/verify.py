@@ -9,7 +9,10 @@ One pass over the log in log order (`services.audit.events`), each event once:
   (`screening_check.ChainTracker`);
 - placement: every `placed` and first `placement-deferred` is re-checked against the
   state replayed from the log (`placement_check`);
-- completeness: decisions that must follow the live decision are there (`completeness`);
+- completeness: decisions that must follow the live decision are there (`completeness`),
+  among them a non-refoulement interview request for every live fear referral;
+- reassignments: a legal-aid request that `replaces` another names an earlier request
+  of the group, withdrawn as `REASSIGNED` (`reassignment_check`);
 - the log: repeated events are duplicates (the contract's idempotency) unless their
   data differ; records that cannot be decoded are reported.
 """
@@ -27,7 +30,14 @@ from services.audit.completeness import CompletenessTracker
 from services.audit.events import Logged, ReplayStats, unique_events
 from services.audit.findings import Mismatch, Pending
 from services.audit.placement_check import PlacementAuditor
-from services.audit.screening_check import ChainTracker, RuleSets, recheck
+from services.audit.reassignment_check import ReassignmentTracker
+from services.audit.screening_check import (
+    ChainTracker,
+    RuleSets,
+    erased_cases,
+    readable,
+    recheck,
+)
 from services.reference import Reference
 
 VERIFY_TOPICS = (
@@ -60,6 +70,9 @@ class VerifyReport:
     late_members_accepted: int
     mismatches: list[Mismatch] = field(default_factory=list)
     pending: list[Pending] = field(default_factory=list)
+    reassignments_checked: int = 0
+    erased: list[str] = field(default_factory=list)
+    """Decisions not re-run because a member's personal data was erased: "group: cases"."""
 
     @property
     def ok(self) -> bool:
@@ -84,10 +97,12 @@ class Verifier:
         self.placement = PlacementAuditor(reference)
         self.completeness = CompletenessTracker()
         self.chains = ChainTracker()
+        self.reassignments = ReassignmentTracker()
         self.mismatches: list[Mismatch] = []
         self._not_current: dict[str, Assembled] = {}  # the group's last pairing, if stale
         self.rechecked = 0
         self.placements = 0
+        self.erased: list[str] = []
 
     def feed(self, event: Logged) -> None:
         """Check or record one event."""
@@ -104,6 +119,7 @@ class Verifier:
             self.placements += 1
         self.placement.on_event(event)
         self.completeness.on_event(event)
+        self.reassignments.on_event(event)
 
     def finish(self, stats: ReplayStats, as_of: datetime, grace: timedelta) -> VerifyReport:
         """The report, once every event was fed; `as_of` is the end of the audit."""
@@ -114,11 +130,14 @@ class Verifier:
             decisions_rechecked=self.rechecked,
             placements_checked=self.placements,
             late_members_accepted=self.completeness.late_members_accepted,
+            reassignments_checked=self.reassignments.checked,
+            erased=self.erased,
         )
         report.mismatches += _log_problems(stats)
         report.mismatches += self.mismatches
         report.mismatches += self.completeness.mismatches
         report.mismatches += self.placement.mismatches
+        report.mismatches += self.reassignments.mismatches
         for member in self.assembler.undecided():
             detail = f"{member.record.case_id} has no screened event"
             group = member.record.group_id
@@ -131,6 +150,7 @@ class Verifier:
             *self.completeness.findings(as_of, grace),
             *self.chains.findings(as_of, grace),
             *self.placement.findings(as_of, grace),
+            *self.reassignments.findings(as_of, grace),
             *self._live_not_current(as_of, grace),
         )
         for found in followed:
@@ -143,6 +163,9 @@ class Verifier:
     def _recheck(self, assembled: list[Assembled]) -> None:
         for item in assembled:
             self.rechecked += 1
+            erased = erased_cases([member.record for member in item.members])
+            if erased and not item.missing:
+                self.erased.append(f"{item.decision.group_id}: {', '.join(erased)}")
             self.mismatches += _screening_mismatches(item, self.rule_sets)
             group_id = item.decision.group_id
             if item.not_current:
@@ -180,7 +203,9 @@ def _screening_mismatches(item: Assembled, rule_sets: RuleSets) -> list[Mismatch
     if rule_set is None:
         found.append((findings.UNKNOWN_RULE_SET, f"no rule set named {decision.rule_set!r}"))
     elif item.members and not item.missing:
-        found += recheck(decision, [member.record for member in item.members], rule_set)
+        records = [member.record for member in item.members]
+        if not erased_cases(records):  # erased: the recorded flags stand
+            found += recheck(decision, readable(records), rule_set)
     return [Mismatch(category, detail, decision.group_id, where) for category, detail in found]
 
 

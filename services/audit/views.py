@@ -7,6 +7,7 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
+from services.audit.request_states import RequestStates
 from services.audit.timeline import TimelineEntry
 from services.audit.verify import VerifyReport
 from services.audit.whatif import WhatIfResult
@@ -29,6 +30,29 @@ def show_timeline(console: Console, wanted: str, entries: list[TimelineEntry]) -
     console.print(table)
 
 
+def show_requests(console: Console, requests: list[RequestStates]) -> None:
+    """Each legal-aid request of the timeline and its states, with the entries recording them."""
+    if not requests:
+        return
+    columns = ("#", "group", "purpose", "provider", "states", "replaces", "replaced by", "now")
+    table = _table(*columns, title="Legal-aid requests")
+    for request in requests:
+        states = "\n".join(
+            f"{s.name} {s.at.isoformat(timespec='seconds')} (#{s.entry})" for s in request.states
+        )
+        table.add_row(
+            str(request.entry),
+            request.group_id,
+            request.purpose,
+            request.provider_id,
+            states,
+            f"#{request.replaces}" if request.replaces else "",
+            f"#{request.replaced_by}" if request.replaced_by else "",
+            request.current,
+        )
+    console.print(table)
+
+
 def show_verify(console: Console, report: VerifyReport) -> None:
     """Counts, mismatches per category, then every mismatch."""
     counts = _table("checked", "count", title="Verified")
@@ -38,9 +62,15 @@ def show_verify(console: Console, report: VerifyReport) -> None:
     counts.add_row("screening decisions re-run", str(report.decisions_rechecked))
     counts.add_row("placements re-checked", str(report.placements_checked))
     counts.add_row("late members accepted (left to ops)", str(report.late_members_accepted))
+    counts.add_row("legal-aid reassignments checked", str(report.reassignments_checked))
+    counts.add_row(
+        "decisions with erased personal data (flags kept, not re-run)", str(len(report.erased))
+    )
     counts.add_row("pending (within the grace period)", str(len(report.pending)))
     counts.add_row("mismatches", str(len(report.mismatches)))
     console.print(counts)
+    for erased in report.erased[:20]:
+        console.print(f"erased: {erased}")
     if report.pending:
         pending = Counter(item.category for item in report.pending)
         console.print(_counter_table("Pending, by category", pending))

@@ -14,6 +14,7 @@ from typing import Any
 from schemas.decisions import Screened
 from services.audit.assembly import KEEP_DECIDED, Assembled, GroupAssembler
 from services.audit.events import Logged
+from services.audit.screening_check import erased_cases, readable
 from services.reference import Reference
 from services.screening.rules import decide_group
 from services.screening.ruleset import RuleSet
@@ -73,11 +74,12 @@ class WhatIf:
 
     def _rerun(self, assembled: list[Assembled]) -> None:
         for item in assembled:
-            if item.missing or not item.members:
-                self.result.not_rerun += 1
+            records = [m.record for m in item.members]
+            if item.missing or not item.members or erased_cases(records):
+                self.result.not_rerun += 1  # erased personal data cannot be re-run either
                 continue
             recorded = item.decision
-            alternative = decide_group([m.record for m in item.members], self.rule_set)
+            alternative = decide_group(readable(records), self.rule_set)
             crossing = item.screened.envelope.crossing or ""
             location = self._location(crossing)
             self.result.decided[location] += 1

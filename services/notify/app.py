@@ -1,11 +1,16 @@
 """Notify's wiring: decisions become requests, requests become signed webhooks.
 
-Three agents, each the only writer of its tables (docs/adr/0006-notify-delivery.md):
+Four agents, each the only writer of its tables (docs/adr/0006-notify-delivery.md):
 
-- `notify-decisions` reads `screened`, `placed` and `placement-withdrawn` (same key,
-  same lane, so the same partition and worker) and issues `legal-aid-requested` /
-  `care-requested` / `request-updated` through :class:`RequestIssuer`; tables
-  `groups`, `issued`, `load`.
+- `notify-decisions` reads `screened`, `placed`, `placement-withdrawn` and partners'
+  `request-status-reported` (same key, same lane, so the same partition and worker), and
+  the internal `notify-clock` (ticks, capacity changes); it issues `legal-aid-requested`
+  / `care-requested` / `request-updated` through :class:`RequestIssuer` and
+  `legal-aid-updated` and reassignments through :class:`ProgressKeeper`; tables
+  `groups`, `issued`, `load`, `requests`, `capacity`
+  (docs/adr/0017-legal-aid-progress.md).
+- `notify-capacity` copies each `provider-capacity-changed` to every partition of
+  `notify-clock`, so that each partition applies it in its own order.
 - `notify-deliveries` reads those events back and hands them to the partners' lanes
   through :class:`Dispatcher`. Its stream does not ack by itself: each event is acked,
   in offset order, once all its deliveries are settled, so a committed offset never
@@ -30,12 +35,22 @@ from faust.web import Request, Response, View
 from schemas.codec import EventValidationError, decode
 from schemas.decisions import Placed, PlacementWithdrawn, Screened
 from schemas.envelope import Envelope
-from schemas.requests import NotificationDelivered
+from schemas.requests import NotificationDelivered, RequestStatusReported
 from services.notify.config import NotifyConfig
 from services.notify.delivery import Deliverer, Outcome
+from services.notify.directory import PartnerDirectory
 from services.notify.dispatch import Dispatcher, delivered_key
 from services.notify.handlers import Outgoing, RequestIssuer
-from services.notify.partners import PartnerSubscription
+from services.notify.keeper import ProgressKeeper
+from services.notify.partners import PartnerConfigError, PartnerSubscription
+from services.notify.progress_wiring import (
+    CLOCK,
+    DECISION_INPUTS,
+    on_clock,
+    wire_capacity,
+    wire_reports,
+    wire_ticks,
+)
 from services.notify.publisher import BatchedPublisher
 from services.notify.streams import (
     contract_topics,
@@ -43,6 +58,7 @@ from services.notify.streams import (
     flush_changelogs,
     send_raw,
 )
+from services.notify.tracker import RequestTracker
 from services.runtime import instrument
 from services.runtime.context import Runtime
 from services.runtime.faust_app import (
@@ -53,11 +69,13 @@ from services.runtime.faust_app import (
     send_event,
 )
 from services.runtime.ordered import Tracked, admitted, contiguous, ordered_acks
+from services.runtime.settings import ConfigurationError
 
 log = logging.getLogger(__name__)
 PRODUCER = producer_name("notify")
+UPDATED = "legal-aid-updated"
 REQUESTS = ("legal-aid-requested", "care-requested", "request-updated")
-TABLES = ("groups", "issued", "load", "delivered")
+TABLES = ("groups", "issued", "load", "delivered", "requests", "capacity")
 
 
 def build_app(
@@ -70,7 +88,12 @@ def build_app(
     """Notify's faust app, its changelog topics created first (unless not `declare`);
     `transport` replaces the network in component tests."""
     config = config or NotifyConfig.from_env()
-    partners = config.subscriptions({location.code for location in runtime.reference.locations})
+    known = {location.code for location in runtime.reference.locations}
+    partners = config.subscriptions(known)
+    try:
+        directory = config.directory(known)
+    except PartnerConfigError as exc:
+        raise ConfigurationError(str(exc)) from None
     app = _app(runtime, config)
     tables = {
         name: app.Table(
@@ -80,8 +103,16 @@ def build_app(
     }
     if declare:
         declare_changelogs(app, runtime, TABLES)
-    _wire_decisions(app, runtime, *_issuer(app, runtime, tables))
-    dispatcher = _dispatcher(app, runtime, config, partners, tables["delivered"], transport)
+    issuer, handed = _issuer(app, runtime, tables, config)
+    keeper = ProgressKeeper(
+        issuer, runtime.reference, serves=directory.serves, policy=config.policy
+    )
+    _wire_decisions(app, runtime, issuer, keeper, handed, config)
+    wire_capacity(app, runtime)
+    wire_reports(app, runtime, issuer.tracker, directory, PRODUCER)
+    dispatcher = _dispatcher(
+        app, runtime, config, partners, tables["delivered"], transport, directory
+    )
     _wire_deliveries(app, runtime, dispatcher, config)
     _wire_receipts(app, runtime, tables["delivered"])
     if not partners:
@@ -101,10 +132,10 @@ def _app(runtime: Runtime, config: NotifyConfig) -> faust.App:
 
 
 def _issuer(
-    app: faust.App, runtime: Runtime, tables: dict[str, Any]
+    app: faust.App, runtime: Runtime, tables: dict[str, Any], config: NotifyConfig
 ) -> tuple[RequestIssuer, list[asyncio.Future[None]]]:
     """The issuer, and the list where each of its hand-overs to the publisher is put."""
-    outputs = {name: contract_topic(app, runtime, name) for name in REQUESTS}
+    outputs = {name: contract_topic(app, runtime, name) for name in (*REQUESTS, UPDATED)}
 
     async def send(item: Outgoing) -> None:
         await send_raw(outputs[item.topic], item.topic, runtime, item.value)
@@ -128,14 +159,22 @@ def _issuer(
         load=tables["load"],
         publish=publish,
         producer=PRODUCER,
+        tracker=RequestTracker(tables["requests"], tables["capacity"]),
+        policy=config.policy,
     )
     return issuer, handed
 
 
 def _wire_decisions(
-    app: faust.App, runtime: Runtime, issuer: RequestIssuer, handed: list[asyncio.Future[None]]
+    app: faust.App,
+    runtime: Runtime,
+    issuer: RequestIssuer,
+    keeper: ProgressKeeper,
+    handed: list[asyncio.Future[None]],
+    config: NotifyConfig,
 ) -> None:
-    source = contract_topics(app, runtime, "screened", "placed", "placement-withdrawn")
+    source = contract_topics(app, runtime, *DECISION_INPUTS, CLOCK)
+    clock = contract_topic(app, runtime, CLOCK)
     window = ordered_acks(app)
     crashing: set[asyncio.Future[Any]] = set()
 
@@ -165,16 +204,28 @@ def _wire_decisions(
             message = event.message
             # Tracked first: if handling raises, the event is never acked (nor any after it).
             entry = window.track(message.tp, message.offset, event, pending=1)
-            with instrument.observed(runtime.settings, "notify", "issue", message) as seen:
-                seen.crossing = await _issue(issuer, runtime, message)
+            if message.topic == clock.get_topic_name():
+                await on_clock(keeper, message)
+            else:
+                with instrument.observed(runtime.settings, "notify", "issue", message) as seen:
+                    seen.crossing = await _issue(issuer, keeper, runtime, message)
             sends = list(handed)
             handed.clear()
             acked_once_sent(entry, sends)
 
+    wire_ticks(app, runtime, issuer.tracker, window, config.tick_seconds)
 
-async def _issue(issuer: RequestIssuer, runtime: Runtime, message: Any) -> str | None:
-    """Hand one decision to the issuer; returns its crossing (None when unreadable)."""
+
+async def _issue(
+    issuer: RequestIssuer, keeper: ProgressKeeper, runtime: Runtime, message: Any
+) -> str | None:
+    """Hand one decision to the issuer, or one report to the keeper; returns its crossing
+    (None when unreadable)."""
     try:
+        if message.topic == runtime.settings.topic("request-status-reported"):
+            report = decode(message.value, RequestStatusReported)
+            await keeper.on_report(report, message.partition)
+            return report.crossing
         if message.topic == runtime.settings.topic("screened"):
             screened = decode(message.value, Screened)
             await issuer.on_screened(screened, message.partition)
@@ -204,6 +255,7 @@ def _dispatcher(
     partners: list[PartnerSubscription],
     delivered: Any,
     transport: httpx.AsyncBaseTransport | None,
+    directory: PartnerDirectory,
 ) -> Dispatcher[Any]:
     receipts = ("notification-delivered", "notification-failed")
     outputs = {name: contract_topic(app, runtime, name) for name in receipts}
@@ -227,6 +279,7 @@ def _dispatcher(
             transport=transport,
             timeouts=config.timeouts,
             backoff=config.backoff,
+            secret_of=directory.secret_of,
         )
 
     return Dispatcher(

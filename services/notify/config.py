@@ -15,6 +15,12 @@
   worker that stopped answering before its partitions go to the others (or to its own
   restart); tests that kill notify shorten it.
 
+- `RETURNS_PARTNER_SECRETS_FILE`: an env-file (`NAME=value` lines) holding the secrets
+  the partners file names by `secret_env`; both files are re-read when they change.
+- `RETURNS_NOTIFY_TICK_SECONDS` (5 s): how often the decisions agent's clock ticks, for
+  the legal-aid deadlines; `RETURNS_LEGAL_AID_*` set the deadlines themselves
+  (:class:`services.notify.deadlines.DeadlinePolicy`).
+
 Tests use tiny values (`RETURNS_NOTIFY_BACKOFF_BASE=0.05`) so that retries take milliseconds.
 """
 
@@ -26,8 +32,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.notify.deadlines import DeadlinePolicy
 from services.notify.delivery import Backoff, Timeouts
-from services.notify.partners import PartnerConfigError, PartnerSubscription, load_partners
+from services.notify.directory import PartnerDirectory
+from services.notify.partners import PartnerConfigError, PartnerSubscription
 from services.runtime.settings import ConfigurationError
 
 
@@ -41,6 +49,9 @@ class NotifyConfig:
     timeouts: Timeouts = field(default_factory=Timeouts)
     drain_seconds: float = 5.0
     session_timeout: float | None = None
+    secrets_file: Path | None = None
+    tick_seconds: float = 5.0
+    policy: DeadlinePolicy = field(default_factory=DeadlinePolicy)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NotifyConfig:
@@ -66,6 +77,12 @@ class NotifyConfig:
             problems.append(f"RETURNS_NOTIFY_MAX_ATTEMPTS must be a positive integer: {attempts!r}")
             attempts = None
         partners = env.get("RETURNS_PARTNERS_FILE") or None
+        secrets = env.get("RETURNS_PARTNER_SECRETS_FILE") or None
+        try:
+            policy = DeadlinePolicy.from_env(env)
+        except ConfigurationError as exc:
+            problems.append(str(exc))
+            policy = DeadlinePolicy()
         config = cls(
             partners_file=Path(partners) if partners else None,
             max_attempts=int(attempts) if attempts else None,
@@ -80,6 +97,9 @@ class NotifyConfig:
             ),
             drain_seconds=seconds("RETURNS_NOTIFY_DRAIN_SECONDS", 5.0),
             session_timeout=seconds("RETURNS_NOTIFY_SESSION_TIMEOUT", 0) or None,
+            secrets_file=Path(secrets) if secrets else None,
+            tick_seconds=seconds("RETURNS_NOTIFY_TICK_SECONDS", 5.0),
+            policy=policy,
         )
         if problems:
             raise ConfigurationError("; ".join(problems))
@@ -97,9 +117,24 @@ class NotifyConfig:
         if self.partners_file is None:
             return []
         try:
-            partners = load_partners(self.partners_file, environ, known_locations)
+            partners = self.directory(known_locations, environ).current().values()
         except PartnerConfigError as exc:  # run() reports ConfigurationErrors cleanly
             raise ConfigurationError(str(exc)) from None
         if self.max_attempts is None:
-            return partners
+            return list(partners)
         return [dataclasses.replace(p, max_attempts=self.max_attempts) for p in partners]
+
+    def directory(
+        self,
+        known_locations: Collection[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> PartnerDirectory:
+        """The partners, re-read when the partners or secrets file changes.
+
+        Raises `PartnerConfigError` when the files cannot be read at all."""
+        return PartnerDirectory(
+            self.partners_file,
+            self.secrets_file,
+            known_locations=known_locations,
+            environ=environ,
+        )

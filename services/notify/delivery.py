@@ -112,6 +112,8 @@ class Deliverer:
 
     `transport` replaces the network (tests pass `httpx.MockTransport`); `rand`, `sleep`
     and `clock` replace the jitter source, the backoff wait and the outcome timestamps.
+    `secret_of` gives a partner's current secret (re-read files), else the one it
+    started with is used.
     """
 
     def __init__(
@@ -125,8 +127,10 @@ class Deliverer:
         rand: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        secret_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self._partners = {p.partner_id: p for p in partners}
+        self._secret_of = secret_of
         self._on_outcome = on_outcome
         self._transport = transport
         self._timeouts, self._backoff = timeouts or Timeouts(), backoff or Backoff()
@@ -257,7 +261,7 @@ class Deliverer:
         assert self._client is not None
         headers = {
             "Content-Type": "application/json",
-            "X-Signature": sign(job.body, job.partner.secret),
+            "X-Signature": sign(job.body, self._secret(job.partner)),
             "Idempotency-Key": job.event_id,
             "X-Event-Type": job.event_type,
         }
@@ -278,6 +282,10 @@ class Deliverer:
         if code >= 500 or code in _RETRYABLE_STATUS:
             return _Attempt(code, f"HTTP {code}", True, _retry_after(response))
         return _Attempt(code, f"HTTP {code}")
+
+    def _secret(self, partner: PartnerSubscription) -> str:
+        current = self._secret_of(partner.partner_id) if self._secret_of else None
+        return current or partner.secret
 
     async def _settle(self, job: _Job, outcome: Outcome) -> None:
         try:

@@ -26,8 +26,9 @@ from typing import Any
 from schemas.codec import decode, encode
 from schemas.decisions import Placed, PlacementWithdrawn, Screened
 from schemas.envelope import Envelope, make_envelope, utc_now
-from schemas.requests import CareRequested, LegalAidRequested, RequestUpdated
+from schemas.requests import CareRequested, LegalAidRequested, LegalAidUpdated, RequestUpdated
 from services.notify.changes import Changes, after, replacement, rereferral, withdrawn
+from services.notify.deadlines import DEFAULT_POLICY, DeadlinePolicy
 from services.notify.ledger import (
     GroupRecord,
     IssuedRecord,
@@ -37,6 +38,8 @@ from services.notify.ledger import (
     count_withdrawn,
     open_requests,
 )
+from services.notify.progress import ended_as, with_request
+from services.notify.reassign import amended_request
 from services.notify.requests import (
     NoProviderError,
     care_requests_for_placement,
@@ -46,6 +49,7 @@ from services.notify.requests import (
     referred_for_fear,
     request_event_id,
 )
+from services.notify.tracker import RequestTracker
 from services.reference.models import Reference
 
 log = logging.getLogger(__name__)
@@ -62,6 +66,7 @@ class Outgoing:
 
 
 Publish = Callable[[Sequence[Outgoing]], Awaitable[None]]
+NotifyEvent = LegalAidRequested | CareRequested | RequestUpdated | LegalAidUpdated
 
 
 class RequestIssuer:
@@ -78,12 +83,16 @@ class RequestIssuer:
         publish: Publish,
         producer: str,
         clock: Callable[[], datetime] = utc_now,
+        tracker: RequestTracker | None = None,
+        policy: DeadlinePolicy = DEFAULT_POLICY,
     ) -> None:
         self._reference = reference
         self._groups, self._issued, self._load = groups, issued, load
         self._publish = publish
         self._producer = producer
         self._clock = clock
+        self.tracker = tracker or RequestTracker({}, {})
+        self._policy = policy
 
     async def on_screened(self, envelope: Envelope[Screened], partition: int) -> None:
         """Make the decision the group's live one; request, amend or withdraw its
@@ -208,27 +217,54 @@ class RequestIssuer:
                     count_withdrawn(self._load, partition, request.provider_id)
             else:
                 opened[index] = after(request, update)
+            if request.request_type == "legal-aid-requested":
+                self._track_update(request.event_id, update)
         new: list[Envelope[Any]] = []
         if changes.new_legal_aid:
-            legal_aid = self._legal_aid(record, cause, partition)
-            new += [self._wrap(legal_aid, cause)] if legal_aid is not None else []
+            now = self._clock()
+            legal_aid = self._legal_aid(record, cause, partition, now)
+            if legal_aid is not None:
+                envelope = self._wrap(legal_aid, cause, occurred_at=now)
+                self.tracker.opened(envelope, partition)
+                new.append(envelope)
         new += [self._wrap(request, cause, request.case_id) for request in changes.new_care]
         opened += [OpenRequest.of(e.event_id, e.data) for e in new]
         outgoing = [Outgoing(e.event_type, encode(e)) for e in [*events, *new]]
         return record.model_copy(update={"open": opened}), outgoing
 
+    def _track_update(self, request_id: str, update: RequestUpdated) -> None:
+        tracked = self.tracker.get(request_id)
+        if tracked is None:  # issued before requests were tracked
+            return
+        if update.change == "withdrawn":
+            self.tracker.put(ended_as(tracked, "withdrawn"))
+            return
+        request = amended_request(
+            tracked.request, list(update.members), update.priority, update.shelter_id
+        )
+        self.tracker.put(with_request(tracked, request))
+
     def _legal_aid(
-        self, record: GroupRecord, cause: Envelope[Any], partition: int
+        self, record: GroupRecord, cause: Envelope[Any], partition: int, now: datetime
     ) -> LegalAidRequested | None:
         """A new hearing request for a `placed` cause, interview request for a `screened`."""
         if isinstance(cause.data, Screened):
-            request = self._referral(cause, partition)
+            request = self._referral(cause, partition, now)
         else:
             assert record.screened is not None
             providers = self._reference.legal_aid_at(cause.data.location)
-            load = open_requests(self._load, partition, (p.id for p in providers))
+            ids = [p.id for p in providers]
+            load = open_requests(self._load, partition, ids)
             try:
-                request = legal_aid_for_placement(cause.data, record.screened, providers, load)
+                request = legal_aid_for_placement(
+                    cause.data,
+                    record.screened,
+                    providers,
+                    load,
+                    capacity=self.tracker.capacity(partition, ids),
+                    issued_at=now,
+                    policy=self._policy,
+                )
             except NoProviderError as exc:
                 log.error("placed %s: no legal-aid request: %s", cause.event_id, exc)
                 return None
@@ -236,17 +272,27 @@ class RequestIssuer:
             count_issued(self._load, partition, request.provider_id)
         return request
 
-    def _referral(self, envelope: Envelope[Screened], partition: int) -> LegalAidRequested | None:
+    def _referral(
+        self, envelope: Envelope[Screened], partition: int, now: datetime
+    ) -> LegalAidRequested | None:
         try:
             crossing = self._reference.crossing(envelope.crossing or "")
         except KeyError:
             log.error("screened %s: unknown crossing, no referral request", envelope.event_id)
             return None
         providers = self._reference.legal_aid_at(crossing.location)
-        load = open_requests(self._load, partition, (p.id for p in providers))
+        ids = [p.id for p in providers]
+        load = open_requests(self._load, partition, ids)
         try:
             return legal_aid_for_referral(
-                envelope.data, providers, load, envelope.occurred_at, crossing=crossing
+                envelope.data,
+                providers,
+                load,
+                envelope.occurred_at,
+                crossing=crossing,
+                capacity=self.tracker.capacity(partition, ids),
+                issued_at=now,
+                policy=self._policy,
             )
         except NoProviderError as exc:
             log.error("screened %s: no referral request: %s", envelope.event_id, exc)
@@ -257,16 +303,58 @@ class RequestIssuer:
         data: LegalAidRequested | CareRequested | RequestUpdated,
         cause: Envelope[Any],
         *parts: str,
+        occurred_at: datetime | None = None,
     ) -> Envelope[Any]:
-        return make_envelope(
+        return self.wrap(
             data,
             event_id=request_event_id(data.EVENT_TYPE, cause.event_id, *parts),
-            producer=self._producer,
-            correlation_id=data.group_id,
             causation_id=cause.event_id,
             crossing=cause.crossing,
-            occurred_at=self._clock(),
+            occurred_at=occurred_at,
         )
+
+    def wrap(
+        self,
+        data: NotifyEvent,
+        *,
+        event_id: str,
+        causation_id: str,
+        crossing: str | None,
+        occurred_at: datetime | None = None,
+    ) -> Envelope[Any]:
+        """An event notify writes about a group (`data.group_id`), stamped now unless
+        `occurred_at` is given."""
+        return make_envelope(
+            data,
+            event_id=event_id,
+            producer=self._producer,
+            correlation_id=data.group_id,
+            causation_id=causation_id,
+            crossing=crossing,
+            occurred_at=occurred_at or self._clock(),
+        )
+
+    @property
+    def load(self) -> Table:
+        """Open requests per partition and provider (ledger.py)."""
+        return self._load
+
+    def group(self, group_id: str) -> GroupRecord:
+        """The group's record (empty for a group not seen)."""
+        return self._group(group_id)
+
+    def save_group(self, group_id: str, record: GroupRecord) -> None:
+        self._groups[group_id] = record.to_bytes()
+
+    def stored(self, cause_id: str) -> list[Outgoing] | None:
+        """What the event `cause_id` caused, as sent; None when it was never handled."""
+        return self._stored(cause_id)
+
+    def remember(self, cause_id: str, outgoing: Sequence[Outgoing]) -> None:
+        self._remember(cause_id, outgoing)
+
+    async def publish(self, outgoing: Sequence[Outgoing]) -> None:
+        await self._publish(outgoing)
 
     def _group(self, group_id: str) -> GroupRecord:
         raw = self._groups.get(group_id)

@@ -108,6 +108,17 @@ class GroupRecord(_Record):
             return self
         return self.model_copy(update={"parked": [*self.parked, text]})
 
+    def with_open(self, opened: list[OpenRequest]) -> GroupRecord:
+        """The record with these open requests (after a reassignment or a close)."""
+        return GroupRecord(
+            screened=self.screened,
+            screened_event_ids=self.screened_event_ids,
+            parked=self.parked,
+            open=opened,
+            placement=self.placement,
+            ended=self.ended,
+        )
+
     def with_parked_only(self, parked: list[str]) -> GroupRecord:
         return self.model_copy(update={"parked": parked})
 

@@ -36,18 +36,21 @@ _KNOWN_KEYS = frozenset(
         "locations",
         "max_attempts",
         "queue_size",
+        "provider_ids",
     }
 )
 _PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _LOCATION = re.compile(r"^[A-Z]{3}$")
+_PROVIDER_ID = re.compile(r"^LA-[A-Z]{3}-\d{2}$")
 
 
 @dataclass(frozen=True)
 class PartnerSubscription:
     """One partner's webhook: where to POST, how to sign, what it wants.
 
-    `locations` None means every location. The secret is left out of `repr` so that it
-    never reaches a log line.
+    `locations` None means every location. `provider_ids` are the legal-aid providers
+    whose requests the partner may report on (none when absent). The secret is left out
+    of `repr` so that it never reaches a log line.
     """
 
     partner_id: str
@@ -57,6 +60,7 @@ class PartnerSubscription:
     locations: frozenset[str] | None = None
     max_attempts: int = 5
     queue_size: int = 1000
+    provider_ids: frozenset[str] = frozenset()
 
 
 class PartnerConfigError(ValueError):
@@ -153,10 +157,21 @@ def _subscription(
                 problems.append(f'location "{code}" is not a known location code')
     max_attempts = _positive(entry.get("max_attempts", 5), "max_attempts", problems)
     queue_size = _positive(entry.get("queue_size", 1000), "queue_size", problems)
+    provider_ids = _strings(entry.get("provider_ids", []), "provider_ids", problems)
+    for provider_id in sorted(provider_ids or ()):
+        if not _PROVIDER_ID.match(provider_id):
+            problems.append(f'provider id "{provider_id}" is not of the form LA-XXX-00')
     if problems or not isinstance(partner_id, str) or not url or not secret or not event_types:
         return None
     return PartnerSubscription(
-        partner_id, url, secret, event_types, locations, max_attempts, queue_size
+        partner_id,
+        url,
+        secret,
+        event_types,
+        locations,
+        max_attempts,
+        queue_size,
+        provider_ids or frozenset(),
     )
 
 

@@ -31,6 +31,7 @@ from services.notify.partners import (
 )
 from services.runtime.faust_app import producer_name
 from services.runtime.publishing import EventProducer
+from services.runtime.security import kafka_python_options
 from services.runtime.settings import Settings
 
 PRODUCER = producer_name("notify")
@@ -61,7 +62,10 @@ def read_since(
     """Every event on contract topic `topic` written at or after `since`, parsed and as
     its exact bytes, up to the end offsets at the time of the call."""
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        **kafka_python_options(settings.security),
     )
     try:
         name = settings.topic(topic)

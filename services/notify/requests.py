@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Literal
 
 from schemas.decisions import Placed, Screened, ScreenedMember
 from schemas.envelope import event_id_for
 from schemas.registry import TOPICS
-from schemas.requests import CareRequested, LegalAidRequested
+from schemas.requests import CareRequested, LegalAidRequested, Purpose
+from services.notify.deadlines import DEFAULT_POLICY, INTERVIEW_DUE_WITHIN, DeadlinePolicy
 from services.reference.models import Crossing, HealthProvider, LegalAidProvider
 
 URGENT_WITHIN_DAYS = 14
 """A hearing at most this many calendar days after the return makes a request urgent."""
 
-REFERRAL_DUE_WITHIN = timedelta(hours=24)
+REFERRAL_DUE_WITHIN = INTERVIEW_DUE_WITHIN
 """A non-refoulement interview is due this long after the group's return."""
 
 DEFAULT_LANGUAGE = "spa"
@@ -38,23 +39,46 @@ def choose_legal_aid_provider(
     providers: Iterable[LegalAidProvider],
     preferred_language: str,
     open_requests: Mapping[str, int],
+    capacity: Mapping[str, int] | None = None,
 ) -> tuple[LegalAidProvider, str]:
     """The provider to ask among `providers` (those of one location), and why.
 
-    Providers working in `preferred_language` come first; among them (or among all, when
-    none does) the one with the fewest open requests wins, ties going to the lowest id.
-    `open_requests` maps provider id to its open requests; a missing id counts as 0.
-    Raises `NoProviderError` when `providers` is empty.
+    A provider at its capacity (open requests >= `capacity[id]`, else its reference
+    capacity; every provider has room when `capacity` is None) is skipped while another
+    has room; when none has, all are considered, so that a group is never left without
+    one. Among those, providers working in `preferred_language` come first; among them
+    (or among all, when none does) the one with the fewest open requests wins, ties going
+    to the lowest id. `open_requests` maps provider id to its open requests; a missing id
+    counts as 0. Raises `NoProviderError` when `providers` is empty.
     """
     candidates = tuple(providers)
     if not candidates:
         raise NoProviderError("no legal-aid provider to choose from")
-    speaking = [p for p in candidates if preferred_language in p.languages]
-    chosen = min(speaking or candidates, key=lambda p: (open_requests.get(p.id, 0), p.id))
+    with_room = [p for p in candidates if has_room(p, open_requests, capacity)]
+    pool = with_room or list(candidates)
+    speaking = [p for p in pool if preferred_language in p.languages]
+    chosen = min(speaking or pool, key=lambda p: (open_requests.get(p.id, 0), p.id))
     load = _open_requests(open_requests.get(chosen.id, 0))
+    full = "" if with_room else "; every provider at capacity"
     if speaking:
-        return chosen, f"covers {preferred_language}; {load}"
-    return chosen, f"no provider covers {preferred_language}; least loaded ({load})"
+        return chosen, f"covers {preferred_language}; {load}{full}"
+    if any(preferred_language in p.languages for p in candidates):
+        skipped = f"every provider covering {preferred_language} at capacity"
+        return chosen, f"{skipped}; least loaded ({load})"
+    return chosen, f"no provider covers {preferred_language}; least loaded ({load}){full}"
+
+
+def has_room(
+    provider: LegalAidProvider,
+    open_requests: Mapping[str, int],
+    capacity: Mapping[str, int] | None,
+) -> bool:
+    """Whether `provider` holds fewer open requests than its capacity (the changed one
+    in `capacity`, else its reference capacity); always, when `capacity` is None."""
+    if capacity is None:
+        return True
+    limit = capacity.get(provider.id, provider.capacity)
+    return open_requests.get(provider.id, 0) < limit
 
 
 def hearing_priority(
@@ -95,19 +119,30 @@ def legal_aid_for_placement(
     screened: Screened,
     providers: Iterable[LegalAidProvider],
     open_requests: Mapping[str, int],
+    *,
+    capacity: Mapping[str, int] | None = None,
+    issued_at: datetime | None = None,
+    policy: DeadlinePolicy = DEFAULT_POLICY,
 ) -> LegalAidRequested:
     """The `immigration_hearing` request for a placed group, to a provider at its location.
 
-    `providers` may hold every provider; only those at `placed.location` are considered.
-    Its priority is `placement_priority`.
+    `providers` may hold every provider; only those at `placed.location` are considered,
+    those at `capacity` skipped while another has room. Its priority is
+    `placement_priority`; given `issued_at`, its `due_by` and `accept_by` follow `policy`
+    from then (else both are None).
     """
     _same_group(placed, screened)
     language = group_language(screened.members)
-    provider, why = _choose_at(placed.location, providers, language, open_requests)
+    provider, why = _choose_at(placed.location, providers, language, open_requests, capacity)
+    priority = placement_priority(placed, screened)
+    due_by = accept_by = None
+    if issued_at is not None:
+        due_by = policy.due_by("immigration_hearing", priority, issued_at, issued_at)
+        accept_by = policy.accept_by("immigration_hearing", issued_at)
     return LegalAidRequested(
         group_id=placed.group_id,
         purpose="immigration_hearing",
-        priority=placement_priority(placed, screened),
+        priority=priority,
         provider_id=provider.id,
         provider_choice=why,
         location=placed.location,
@@ -116,7 +151,8 @@ def legal_aid_for_placement(
         earliest_hearing_at=screened.earliest_hearing_at,
         preferred_language=language,
         interpreter_required=interpreter_required(screened.members),
-        due_by=None,
+        due_by=due_by,
+        accept_by=accept_by,
     )
 
 
@@ -145,6 +181,9 @@ def legal_aid_for_referral(
     event_time: datetime,
     *,
     crossing: Crossing,
+    capacity: Mapping[str, int] | None = None,
+    issued_at: datetime | None = None,
+    policy: DeadlinePolicy = DEFAULT_POLICY,
 ) -> LegalAidRequested | None:
     """The urgent `non_refoulement_interview` request for a group referred for fear of return.
 
@@ -153,16 +192,20 @@ def legal_aid_for_referral(
     location of the group's `crossing`; `members` lists the whole group, whose return
     waits on the interview. `due_by` is 24 hours after `screened.returned_at`, or after
     `event_time` (the screened event's time, never the wall clock) when that is unknown.
+    Given `issued_at`, `accept_by` follows `policy` from then (else it is None).
     """
     if not referred_for_fear(screened):
         return None
     if event_time.utcoffset() is None:
         raise ValueError("event_time must be timezone-aware")
     language = group_language(screened.members)
-    provider, why = _choose_at(crossing.location, providers, language, open_requests)
+    provider, why = _choose_at(crossing.location, providers, language, open_requests, capacity)
+    purpose: Purpose = "non_refoulement_interview"
+    returned_at = screened.returned_at or event_time
+    accept_by = None if issued_at is None else policy.accept_by(purpose, issued_at)
     return LegalAidRequested(
         group_id=screened.group_id,
-        purpose="non_refoulement_interview",
+        purpose=purpose,
         priority="urgent",
         provider_id=provider.id,
         provider_choice=why,
@@ -172,7 +215,8 @@ def legal_aid_for_referral(
         earliest_hearing_at=screened.earliest_hearing_at,
         preferred_language=language,
         interpreter_required=interpreter_required(screened.members),
-        due_by=(screened.returned_at or event_time) + REFERRAL_DUE_WITHIN,
+        due_by=policy.due_by(purpose, "urgent", returned_at, returned_at),
+        accept_by=accept_by,
     )
 
 
@@ -229,11 +273,12 @@ def _choose_at(
     providers: Iterable[LegalAidProvider],
     language: str,
     open_requests: Mapping[str, int],
+    capacity: Mapping[str, int] | None,
 ) -> tuple[LegalAidProvider, str]:
     at_location = [p for p in providers if p.location == location]
     if not at_location:
         raise NoProviderError(f"no legal-aid provider at {location}")
-    return choose_legal_aid_provider(at_location, language, open_requests)
+    return choose_legal_aid_provider(at_location, language, open_requests, capacity)
 
 
 def _same_group(placed: Placed, screened: Screened) -> None:

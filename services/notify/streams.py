@@ -20,6 +20,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from services.runtime import instrument, telemetry
 from services.runtime.context import Runtime
+from services.runtime.security import kafka_python_options
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,9 @@ def declare_changelogs(app: faust.App, runtime: Runtime, tables: Iterable[str]) 
     wanted = {f"{app.conf.id}-{table}-changelog" for table in tables}
     spec = {"num_partitions": partitions, "replication_factor": 1}
     admin = KafkaAdminClient(
-        bootstrap_servers=runtime.settings.bootstrap_servers, client_id="returns-notify"
+        bootstrap_servers=runtime.settings.bootstrap_servers,
+        client_id="returns-notify",
+        **kafka_python_options(runtime.settings.security),
     )
     try:
         missing = wanted - set(admin.list_topics())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 
@@ -22,9 +23,10 @@ from services.placement.inputs import INPUT_TOPICS, InputTranslator
 from services.placement.metrics import PlacementCounters, Rejection
 from services.placement.routing import PlacementUnits, placement_units
 from services.placement.store import UnitStore
-from services.placement.web import OpsView, register_ops_routes
+from services.placement.web import OpsView, RecordRead, register_ops_routes
 from services.placement.writer import CommandWriter
 from services.runtime import metrics, telemetry
+from services.runtime.access_log import access_event, group_ids_in, http_principal
 from services.runtime.context import Runtime
 from services.runtime.faust_app import (
     contract_topic,
@@ -75,9 +77,28 @@ def build_app(runtime: Runtime) -> faust.App:
         table.changelog_topic.get_topic_name(),
         lambda: is_ready(app),
     )
-    register_ops_routes(app, ops, counters)
+    register_ops_routes(app, ops, counters, _read_recorder(app, runtime))
     register_health(app, runtime)
     return app
+
+
+def _read_recorder(app: faust.App, runtime: Runtime) -> RecordRead:
+    """Who read which location's groups, on ``access-logged``, acknowledged first."""
+    topic = contract_topic(app, runtime, "access-logged")
+
+    async def record(request: Any, view: str, subject: str, body: dict[str, Any]) -> None:
+        envelope = access_event(
+            principal=http_principal(request.headers, getattr(request, "remote", None)),
+            reader="placement",
+            view=view,
+            subject="location",
+            subject_id=subject,
+            group_ids=group_ids_in(body),
+        )
+        sent = await send_event(topic, "access-logged", runtime, envelope)
+        await sent
+
+    return record
 
 
 def _writer(

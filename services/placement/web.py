@@ -11,7 +11,7 @@ key, while placement keeps a unit's keys on the unit's fixed partition.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,8 @@ FORWARDED = "X-Returns-Forwarded"
 FORWARD_TIMEOUT_S = 3.0
 
 Answer = tuple[int, dict[str, Any]]
+RecordRead = Callable[[Request, str, str, dict[str, Any]], Awaitable[None]]
+"""Records one read (request, view, location or "all", the answer) on ``access-logged``."""
 
 
 class OpsView:
@@ -102,17 +104,39 @@ class OpsView:
         }
 
 
-def register_ops_routes(app: faust.App, ops: OpsView, counters: PlacementCounters) -> None:
-    """``/v1/locations``, ``/v1/locations/{code}`` and ``/v1/placement/counters``."""
+def register_ops_routes(
+    app: faust.App,
+    ops: OpsView,
+    counters: PlacementCounters,
+    record_read: RecordRead | None = None,
+) -> None:
+    """``/v1/locations``, ``/v1/locations/{code}`` and ``/v1/placement/counters``.
+
+    The location views show groups: each answer is recorded with ``record_read`` (by the
+    worker the request came to, not on a forwarded hop) before it is sent; a read that
+    cannot be recorded is answered 503.
+    """
+
+    async def recorded(request: Request, view: str, subject: str, answer: Answer) -> Answer:
+        status, body = answer
+        if record_read is None or status != 200 or FORWARDED in request.headers:
+            return answer
+        try:
+            await record_read(request, view, subject, body)
+        except Exception:  # the broker, whichever way it failed: the read is not served
+            return 503, {"error": "access_not_recorded", "message": "try again shortly"}
+        return answer
 
     @app.page("/v1/locations/{code}")
     async def one_location(self: View, request: Request, code: str) -> Response:
-        status, body = await ops.answer(code, forwarded=FORWARDED in request.headers)
+        answer = await ops.answer(code, forwarded=FORWARDED in request.headers)
+        status, body = await recorded(request, "GET /v1/locations/{code}", code, answer)
         return self.json(body, status=status)
 
     @app.page("/v1/locations")
     async def all_locations(self: View, request: Request) -> Response:
-        status, body = await ops.answer_all()
+        answer = await ops.answer_all()
+        status, body = await recorded(request, "GET /v1/locations", "all", answer)
         return self.json(body, status=status)
 
     @app.page("/v1/placement/counters")

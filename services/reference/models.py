@@ -79,13 +79,20 @@ class Shelter(_Record):
     operator: ShelterOperator
 
 
+DEFAULT_LEGAL_AID_CAPACITY = 40
+"""Open requests a provider takes at most when its record names no capacity."""
+
+
 class LegalAidProvider(_Record):
-    """A legal-aid partner at a location and the languages (ISO 639-3) it works in."""
+    """A legal-aid partner at a location, the languages (ISO 639-3) it works in, and its
+    seed capacity: the open requests it takes at most (`provider-capacity-changed`
+    changes it)."""
 
     id: str = Field(pattern=r"^LA-[A-Z]{3}-\d{2}$")
     name: Name
     location: Code
     languages: Annotated[tuple[LanguageCode, ...], Field(min_length=1), AfterValidator(_no_repeats)]
+    capacity: int = Field(default=DEFAULT_LEGAL_AID_CAPACITY, ge=0)
 
 
 class HealthProvider(_Record):

@@ -10,6 +10,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import TopicAlreadyExistsError
 
+from services.runtime.security import ClientSecurity, kafka_python_options
 from services.runtime.settings import Settings
 from services.runtime.topology import Topology
 
@@ -28,7 +29,9 @@ def ensure_topics(settings: Settings, topology: Topology) -> list[TopicChange]:
     and left alone.
     """
     admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, client_id="returns-admin"
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id="returns-admin",
+        **kafka_python_options(settings.security),
     )
     try:
         return _ensure(admin, settings, topology)
@@ -85,15 +88,22 @@ def _config_drift(admin: KafkaAdminClient, topic: str, wanted: dict[str, str]) -
 
 
 def ensure_changelogs(
-    bootstrap_servers: str, changelogs: dict[str, tuple[int, dict[str, str]]]
+    bootstrap_servers: str,
+    changelogs: dict[str, tuple[int, dict[str, str]]],
+    security: ClientSecurity | None = None,
 ) -> list[str]:
     """Create missing table changelog topics (compacted) before a worker starts.
 
     faust creates them itself, but on a fresh cluster its first rebalance can run on
     metadata that does not show them yet and crash the agent with a
     ``PartitionsMismatch``; created here and visible in the metadata, they cannot race.
+    ``security`` is the service's principal (None: from the environment).
     """
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="returns-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        client_id="returns-admin",
+        **kafka_python_options(security),
+    )
     try:
         existing = set(admin.list_topics())
         missing = {

@@ -23,6 +23,7 @@ from services.runtime import instrument, metrics, telemetry
 from services.runtime.context import Runtime
 from services.runtime.faust_internals import ConsumerView, require_internals
 from services.runtime.logs import logging_config
+from services.runtime.security import faust_options
 
 VERSION = "0.1.0"
 
@@ -51,6 +52,7 @@ def create_app(service: str, runtime: Runtime, **overrides: Any) -> faust.App:
         "stream_wait_empty": True,
         "worker_redirect_stdouts": False,
         "logging_config": logging_config(service, settings.log_level),
+        **faust_options(settings.security),
     }
     options.update(overrides)
     Path(options["datadir"]).mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,12 @@ CONSUMER_LAG = Gauge(
     ["service", "topic", "partition", "lane"],
     registry=REGISTRY,
 )
+HTTP_RESPONSES = Counter(
+    "returns_http_responses",
+    "HTTP responses by service, route template (never the raw path) and status code.",
+    ["service", "route", "status"],
+    registry=REGISTRY,
+)
 QUEUE_LENGTH = Gauge(
     "returns_queue_length",
     "Groups waiting for placement, per location.",

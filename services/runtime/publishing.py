@@ -15,6 +15,7 @@ from kafka import KafkaProducer
 from schemas.codec import encode
 from schemas.envelope import Envelope
 from services.runtime import telemetry
+from services.runtime.security import ClientSecurity, kafka_python_options
 from services.runtime.settings import Settings
 from services.runtime.topology import Topology
 
@@ -59,10 +60,13 @@ class Router:
 class EventProducer:
     """A kafka-python producer that writes through the crossing partitioner.
 
-    Idempotent and ``acks=all``: a retried send never duplicates a record.
+    Idempotent and ``acks=all``: a retried send never duplicates a record. It connects
+    as the settings' principal, or as ``security`` (``services.runtime.security.for_party``).
     """
 
-    def __init__(self, router: Router, client_id: str = "returns") -> None:
+    def __init__(
+        self, router: Router, client_id: str = "returns", security: ClientSecurity | None = None
+    ) -> None:
         self.router = router
         self._producer = KafkaProducer(
             bootstrap_servers=router.settings.bootstrap_servers,
@@ -70,6 +74,7 @@ class EventProducer:
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
+            **kafka_python_options(security or router.settings.security),
         )
 
     def publish(self, topic: str, envelope: Envelope[Any]) -> Any:

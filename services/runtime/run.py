@@ -40,4 +40,4 @@ def _declare_changelogs(app: faust.App, runtime: Runtime) -> None:
         partitions = topic.partitions or runtime.topology.lane_partitions
         config = {key: str(value) for key, value in (topic.config or {}).items()}
         changelogs[topic.get_topic_name()] = (partitions, config)
-    ensure_changelogs(runtime.settings.bootstrap_servers, changelogs)
+    ensure_changelogs(runtime.settings.bootstrap_servers, changelogs, runtime.settings.security)

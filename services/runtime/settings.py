@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.runtime.security import ClientSecurity, SecuritySettingsError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORK_DIR = REPO_ROOT / ".work"
 
@@ -41,12 +43,18 @@ class Settings:
     group_wait_minutes: float = 10.0
     group_grace_seconds: float = 30.0
     log_level: str = "info"
+    # How every Kafka client connects (services/runtime/security.py); plaintext by default.
+    security: ClientSecurity = field(default_factory=ClientSecurity)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
         reference = os.environ.get("RETURNS_REFERENCE_DIR")
         port = os.environ.get("RETURNS_WEB_PORT")
+        try:
+            security = ClientSecurity.from_env()
+        except SecuritySettingsError as exc:
+            raise ConfigurationError(str(exc)) from None
         return cls(
             bootstrap_servers=_env("KAFKA_BOOTSTRAP_SERVERS", cls.bootstrap_servers),
             topic_prefix=_env("RETURNS_TOPIC_PREFIX", ""),
@@ -59,6 +67,7 @@ class Settings:
             group_wait_minutes=float(_env("RETURNS_GROUP_WAIT_MINUTES", "10")),
             group_grace_seconds=float(_env("RETURNS_GROUP_GRACE_SECONDS", "30")),
             log_level=_env("RETURNS_LOG_LEVEL", cls.log_level),
+            security=security,
         )
 
     def topic(self, name: str) -> str:

@@ -9,9 +9,9 @@ from typing import Any
 
 import faust
 
-from schemas.codec import EventValidationError, decode
+from schemas.codec import EventValidationError
 from schemas.envelope import Envelope
-from schemas.person import PersonReturned
+from services.keys import Erased, SealError, key_store, open_raw
 from services.runtime.context import Runtime
 from services.runtime.faust_app import (
     contract_topic,
@@ -27,6 +27,7 @@ from services.screening.ruleset import RuleSet, load_rule_set
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
+KEY_REFRESH_SECONDS = 2.0  # how soon an erased key leaves this process's cache
 TABLES = {"groups": "screening-groups", "open": "open-groups", "watermarks": "arrival-watermarks"}
 
 
@@ -48,7 +49,15 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
     window = timedelta(minutes=settings.group_wait_minutes)
     grace = timedelta(seconds=settings.group_grace_seconds)
     rules = rule_set or load_rule_set("2021-12")
-    desk = ScreeningDesk(rules, window, tables, emit, grace)  # type: ignore[arg-type]
+    keys = key_store(settings.bootstrap_servers, settings.topic_prefix)
+    desk = ScreeningDesk(
+        rules,
+        window,
+        tables,  # type: ignore[arg-type]
+        emit,
+        grace,
+        open_member=lambda raw: open_raw(raw, keys),
+    )
     lock = asyncio.Lock()  # the member agent and the clock agent share the tables
     members_read = ordered_acks(app)
 
@@ -58,14 +67,25 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
             message = event.message
             with observed(runtime.settings, "screening", "gather", message) as seen:
                 try:
-                    envelope = decode(message.value, PersonReturned)
-                except EventValidationError as exc:
+                    # Opened off the event loop: a key not cached yet means reading the
+                    # key topic to its end.
+                    envelope = await asyncio.to_thread(open_raw, message.value, keys)
+                except (EventValidationError, SealError) as exc:
                     log.error(
-                        "skipping an invalid person-returned event at %s[%d]@%d: %d problem(s)",
+                        "skipping an unreadable person-returned event at %s[%d]@%d: %s",
                         message.topic,
                         message.partition,
                         message.offset,
-                        len(exc.errors),
+                        type(exc).__name__,
+                    )
+                    continue
+                if isinstance(envelope, Erased):
+                    log.info(
+                        "skipping a person-returned event whose personal data was erased "
+                        "at %s[%d]@%d",
+                        message.topic,
+                        message.partition,
+                        message.offset,
                     )
                     continue
                 seen.crossing = envelope.crossing
@@ -97,6 +117,10 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
         for tp in app.consumer.assignment():
             if tp.topic == source.get_topic_name() and read_to_end(app, members_read, tp):
                 await clock.send(value=now, partition=tp.partition)
+
+    @app.timer(interval=KEY_REFRESH_SECONDS)  # type: ignore[untyped-decorator]
+    async def refresh_keys() -> None:
+        await asyncio.to_thread(keys.refresh)  # new keys, and erasures
 
     register_health(app, runtime)
     return app

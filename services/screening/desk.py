@@ -21,6 +21,7 @@ from opentelemetry.trace import Link
 from schemas.decisions import GatherWindow
 from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
 from schemas.person import PersonReturned
+from services.keys import Erased, open_raw
 from services.runtime import instrument, telemetry
 from services.screening.grouping import (
     DecisionTaken,
@@ -36,6 +37,13 @@ from services.screening.ruleset import RuleSet
 PRODUCER = "screening/0.2.0"
 Emit = Callable[[Envelope[Any]], Awaitable[Any]]
 Table = MutableMapping[str, bytes]
+OpenMember = Callable[[bytes], Envelope[PersonReturned] | Erased]
+"""A member's record as stored (sealed, as read from the log), opened with its case's key."""
+
+
+def open_unsealed(raw: bytes) -> Envelope[PersonReturned] | Erased:
+    """Records without a key store: only fields never sealed open (tests, old logs)."""
+    return open_raw(raw, None)
 
 
 class ScreeningDesk:
@@ -46,8 +54,10 @@ class ScreeningDesk:
         tables: dict[str, Table],
         emit: Emit,
         grace: timedelta = timedelta(seconds=30),
+        open_member: OpenMember = open_unsealed,
     ) -> None:
         self.rules = rules
+        self.open_member = open_member
         self.window = window
         self.grace = grace
         self.groups = tables["groups"]
@@ -119,15 +129,22 @@ class ScreeningDesk:
     async def _redecide(self, group: GroupFile) -> None:
         assert group.decided is not None
         decided = await self._decide(group, group.decided.window, previous=group.decided)
+        kept = decided or group.decided  # nobody readable left: the last decision stands
         self.groups[group.group_id] = (
-            group.model_copy(update={"decided": decided}).model_dump_json().encode()
+            group.model_copy(update={"decided": kept}).model_dump_json().encode()
         )
 
     async def _decide(
         self, group: GroupFile, window: GatherWindow, previous: DecisionTaken | None
-    ) -> DecisionTaken:
-        members = group.current()
-        envelopes = [record.envelope() for record in members]
+    ) -> DecisionTaken | None:
+        # A member whose personal data was erased before the decision cannot be screened:
+        # the group is decided on the others (docs/adr/0021-erasable-personal-data.md).
+        opened = [(record, self.open_member(record.raw.encode())) for record in group.current()]
+        readable = [(r, e) for r, e in opened if not isinstance(e, Erased)]
+        if not readable:
+            return None
+        members = [record for record, _ in readable]
+        envelopes = [envelope for _, envelope in readable if not isinstance(envelope, Erased)]
         revision = previous.revision + 1 if previous else 1
         decision = decide_group([m.data for m in envelopes], self.rules).model_copy(
             update={

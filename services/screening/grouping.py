@@ -25,7 +25,6 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas.codec import decode
 from schemas.decisions import GatherWindow
 from schemas.envelope import Envelope
 from schemas.person import PersonReturned, person_returned_event_id
@@ -43,11 +42,8 @@ class MemberRecord(_Stored):
     group_size: int
     arrived_at: datetime
     corrects: str | None  # the event id of the record this one replaces
-    raw: str  # the envelope, as read
+    raw: str  # the envelope as read: personal data sealed, opened only to decide
     trace: str | None = None  # its traceparent, to continue its trace
-
-    def envelope(self) -> Envelope[PersonReturned]:
-        return decode(self.raw.encode(), PersonReturned)
 
 
 class DecisionTaken(_Stored):

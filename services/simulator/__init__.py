@@ -7,6 +7,9 @@
 ``profiles/default.toml`` holds every rate; docs/adr/0008-simulator.md explains why,
 and docs/adr/0016-realistic-submission-timing.md how late and from whom records come
 (``SimulationConfig(timing=timing_from(profile))``; the default is :data:`IMMEDIATE`).
+With ``--partners-file`` it also plays the legal-aid partners: ``partners`` (what they
+do, seeded per request), ``partner_desk`` (when each report is due) and ``partner_run``
+(requests read from Kafka, reports posted to notify); docs/adr/0018.
 """
 
 from services.simulator.plan import Plan, SendGroup, SimulationConfig

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from schemas.envelope import Envelope
 from services.runtime.context import Runtime
 from services.runtime.publishing import EventProducer
+from services.runtime.security import for_party
 from services.simulator.run import Publish, Submit
 from services.upstream import HttpSubmitter
 
@@ -140,7 +141,11 @@ def open_channels(
         publish: Publish | None = None
         if inm:
             producer = stack.enter_context(
-                EventProducer(_kafka(runtime).router, client_id="returns-simulator-inm")
+                EventProducer(
+                    _kafka(runtime).router,
+                    client_id="returns-simulator-inm",
+                    security=for_party(_kafka(runtime).settings.security, "inm"),
+                )
             )
 
             def publish(topic: str, envelope: Envelope[Any]) -> object:

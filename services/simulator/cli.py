@@ -7,18 +7,36 @@ runs it on its own.
 from __future__ import annotations
 
 import random
+from contextlib import ExitStack
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.live import Live
 
 from services.runtime.context import Runtime, build_runtime
-from services.simulator.channels import NotLoopback, open_channels, read_tokens
+from services.simulator.channels import (
+    NotLoopback,
+    open_channels,
+    read_tokens,
+    require_loopback_url,
+)
 from services.simulator.display import LiveView
+from services.simulator.partner_desk import PartnerDesk
+from services.simulator.partner_run import (
+    PartnerReporter,
+    PartnerRun,
+    Partners,
+    PartnerThread,
+    RequestFeed,
+    read_partners,
+    utc_now,
+)
+from services.simulator.partners import PartnerBehaviour, parse_delay
 from services.simulator.plan import SimulationConfig
 from services.simulator.profile import Profile, ProfileError, load_profile
 from services.simulator.run import RunStats, Simulation, SimulationAborted
@@ -92,6 +110,34 @@ def simulate(
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="'SOURCE TOKEN' lines for --via http"),
     ] = None,
+    partners_file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="also play the legal-aid partners of this file"
+        ),
+    ] = None,
+    notify_url: Annotated[
+        str, typer.Option(help="notify's base URL for partner reports, loopback only")
+    ] = "http://127.0.0.1:8083",
+    accept_delay: Annotated[
+        str, typer.Option(help="time to accept or decline: 2h, 10m..4h, exp:2h, lognormal:30m..4h")
+    ] = "lognormal:30m..4h",
+    decline_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="share of requests declined")
+    ] = 0.1,
+    silent_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="share never answered (reassigned late)")
+    ] = 0.0,
+    contact_delay: Annotated[
+        str, typer.Option(help="acceptance to first contact (same forms)")
+    ] = "lognormal:6h..36h",
+    close_delay: Annotated[str, typer.Option(help="first contact to closed")] = "2d..10d",
+    clock_scale: Annotated[
+        float, typer.Option(min=0.0, help="partner delays run this many times faster")
+    ] = 1.0,
+    partners_linger: Annotated[
+        str, typer.Option(help="keep reporting this long after the last send")
+    ] = "0s",
 ) -> None:
     """Submit realistic returns at a steady rate, with surges, then stop by itself.
 
@@ -109,6 +155,18 @@ def simulate(
         by_source = read_tokens(tokens) if tokens else None
         if via is Via.http and by_source is not None and not token:
             _check_tokens(runtime, config, by_source)
+        partners = None
+        if partners_file is not None:
+            require_loopback_url(notify_url)
+            behaviour = PartnerBehaviour(
+                accept_delay=parse_delay(accept_delay),
+                decline_share=decline_share,
+                contact_delay=parse_delay(contact_delay),
+                close_delay=parse_delay(close_delay),
+                silent_share=silent_share,
+                clock_scale=clock_scale,
+            )
+            partners = (read_partners(partners_file), behaviour, parse_duration(partners_linger))
     except (ProfileError, ScheduleError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
     try:
@@ -118,8 +176,13 @@ def simulate(
             simulation = Simulation(
                 config, runtime.reference, channels.submit, publish=channels.publish
             )
-            with Live(LiveView(simulation), console=console, refresh_per_second=4):
-                stats = _run(simulation)
+            with ExitStack() as stack:
+                desk = None
+                if partners is not None:
+                    desk, thread = _partners(runtime, notify_url, config.seed, *partners)
+                    stack.enter_context(thread)
+                with Live(LiveView(simulation), console=console, refresh_per_second=4):
+                    stats = _run(simulation)
             if not console.is_terminal:
                 console.print()  # rich leaves the last line of a non-terminal Live open
     except (NotLoopback, ValueError) as exc:
@@ -128,6 +191,36 @@ def simulate(
         console.print(f"[red]stopped: {exc}[/red]")
         raise typer.Exit(1) from None
     _summary(config, stats)
+    if desk is not None:
+        _partner_summary(desk, thread)
+
+
+def _partners(
+    runtime: Runtime,
+    notify_url: str,
+    seed: int,
+    partners: Partners,
+    behaviour: PartnerBehaviour,
+    linger: float,
+) -> tuple[PartnerDesk, PartnerThread]:
+    """The partners' desk, and the thread that feeds it requests and sends its reports."""
+    desk = PartnerDesk(behaviour, seed, partners.serving)
+    settings = runtime.settings
+    feed = RequestFeed(settings.bootstrap_servers, settings.topic_prefix, utc_now())
+    reporter = PartnerReporter(notify_url, partners.secrets, httpx.Client(timeout=5.0))
+    return desk, PartnerThread(PartnerRun(desk, feed, reporter), linger)
+
+
+def _partner_summary(desk: PartnerDesk, thread: PartnerThread) -> None:
+    stats = desk.stats
+    answers = ", ".join(f"{k}: {n}" for k, n in sorted(stats.answers.items())) or "none"
+    console.print(
+        f"partners: {stats.requests} requests seen ({stats.not_served} not served, "
+        f"{stats.silent} left unanswered); reports {answers}; "
+        f"{desk.waiting} still to report"
+    )
+    if thread.run.failure is not None:
+        console.print(f"[red]partners stopped: {thread.run.failure}[/red]")
 
 
 def _config(

@@ -24,11 +24,11 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _SURGE = re.compile(
     r"^(?P<code>[A-Za-z]{3}):(?P<factor>\d+(?:\.\d+)?)x?@(?P<start>[^+]+)(?:\+(?P<length>.+))?$"
 )
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
 
 
 class ScheduleError(ValueError):
@@ -59,7 +59,7 @@ class Surge:
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in ``90``, ``90s``, ``1.5m`` or ``2h``."""
+    """Seconds in ``90``, ``90s``, ``1.5m``, ``2h`` or ``1d``."""
     match = _DURATION.match(text)
     if not match:
         raise ScheduleError(f"{text!r} is not a duration (examples: 90, 90s, 1.5m, 2h)")

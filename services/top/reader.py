@@ -16,6 +16,7 @@ from kafka.errors import KafkaError
 from services.observe import OBSERVED_TOPICS, SERVICE_INPUTS, Observation, consumer_group
 from services.observe import lane_lags as compute_lane_lags
 from services.observe import observe as observation_of
+from services.runtime.security import kafka_python_options
 from services.runtime.settings import Settings
 
 LaneLags = dict[str, dict[str, int | None]]  # service -> lane -> lag (None: unknown)
@@ -40,6 +41,7 @@ class TopicReader:
             enable_auto_commit=False,
             client_id="returns-top",
             max_poll_records=MAX_POLL_RECORDS,
+            **kafka_python_options(settings.security),
         )
         self.partitions = [
             TopicPartition(name, p)
@@ -152,11 +154,17 @@ class LagProbe:
 
     def _clients(self) -> tuple[KafkaAdminClient, KafkaConsumer]:
         servers = self.settings.bootstrap_servers
+        security = kafka_python_options(self.settings.security)
         if self._admin is None:
-            self._admin = KafkaAdminClient(bootstrap_servers=servers, client_id="returns-top")
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=servers, client_id="returns-top", **security
+            )
         if self._consumer is None:
             self._consumer = KafkaConsumer(
-                bootstrap_servers=servers, group_id=None, client_id="returns-top-offsets"
+                bootstrap_servers=servers,
+                group_id=None,
+                client_id="returns-top-offsets",
+                **security,
             )
         return self._admin, self._consumer
 

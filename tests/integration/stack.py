@@ -53,7 +53,10 @@ class Stack:
 
     def post(self, record: dict[str, Any] | bytes, source: str = "cbp-elp") -> httpx.Response:
         body = record if isinstance(record, bytes) else dump(record)
-        headers = {"Authorization": f"Bearer {self.tokens[source]}"}
+        headers = {
+            "Authorization": f"Bearer {self.tokens[source]}",
+            "Content-Type": "application/json",
+        }
         return httpx.post(
             f"{self.intake.url}/v1/returns", content=body, headers=headers, timeout=10
         )

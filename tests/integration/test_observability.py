@@ -77,7 +77,10 @@ def submit(pipeline: Pipeline, group: str, case: str, **changes: Any) -> str:
     answer = httpx.post(
         f"{pipeline.processes['intake'].url}/v1/returns",
         content=json.dumps(record).encode(),
-        headers={"Authorization": f"Bearer {pipeline.token}"},
+        headers={
+            "Authorization": f"Bearer {pipeline.token}",
+            "Content-Type": "application/json",
+        },
         timeout=10,
     )
     assert answer.status_code == 202, answer.text

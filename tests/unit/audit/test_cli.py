@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from typer.testing import CliRunner
 
-from services.audit import reader
+from services.audit import cli, reader
 from services.audit.cli import audit_app
 from services.audit.events import Logged
 from services.audit.synthetic import HistoryOptions, synthetic_history
@@ -31,11 +31,25 @@ def generated(groups: int = 80) -> Log:
     return log
 
 
+class AccessLogInMemory:
+    """Stands in for the `access-logged` topic: every read `audit case` records."""
+
+    reads: ClassVar[list[Any]] = []
+
+    def __init__(self, bootstrap: str, prefix: str) -> None:
+        pass
+
+    def record(self, envelope: Any) -> None:
+        self.reads.append(envelope)
+
+
 @pytest.fixture
 def recorded(monkeypatch: pytest.MonkeyPatch) -> Log:
     log = generated()
     logs = as_records(log, {"person-returned": 2})
     monkeypatch.setattr(reader, "KafkaConsumer", lambda **config: FakeConsumer(logs, **config))
+    monkeypatch.setattr(cli, "KafkaAccessLog", AccessLogInMemory)
+    AccessLogInMemory.reads.clear()
     return log
 
 
@@ -74,6 +88,14 @@ def test_case_shows_the_chain_without_names(recorded: Log) -> None:
     assert result.exit_code == 0
     assert "PLACED at" in result.output
     assert "María" not in result.output
+    [read] = [r.data for r in AccessLogInMemory.reads]
+    assert (read.subject_id, read.reader, read.view) == (
+        placed.data.group_id,
+        "audit",
+        "returns audit case",
+    )
+    assert placed.data.group_id in read.group_ids
+    assert read.personal_data_shown is False
     as_json = json.loads(audit("case", placed.data.group_id, "--json").stdout)
     assert [entry["topic"] for entry in as_json][:1] == ["person-returned"]
     assert any(entry["topic"] == "placed" for entry in as_json)

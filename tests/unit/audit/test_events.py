@@ -16,6 +16,7 @@ from services.audit.events import (
     occurred_at_of,
     unique_events,
 )
+from services.keys import seal_envelope
 from tests.unit.audit.audit_factories import T0, Log, at
 from tests.unit.screening.factories import returned
 
@@ -55,14 +56,22 @@ def test_a_repeat_with_other_data_is_a_conflict_and_the_first_stands() -> None:
 
 def test_decoding_reads_the_current_version_in_one_pass() -> None:
     log = Log()
-    envelope = log.person(returned(), 0)
-    assert decode_event("person-returned", encode(envelope)) == envelope
+    sealed = seal_envelope(log.person(returned(), 0), "0123456789abcdef", bytes(32))
+    assert decode_event("person-returned", encode(sealed)) == sealed
+
+
+def test_a_plain_version_1_record_is_upcast_with_its_fields_in_the_clear() -> None:
+    envelope = Log().person(returned(), 0)
+    decoded = decode_event("person-returned", encode(envelope))
+    assert decoded.schema_version == 2
+    assert decoded.data.personal.scheme == "clear"
+    assert decoded.data.case_id == envelope.data.case_id
 
 
 def test_another_version_goes_through_the_upcasting_reader() -> None:
     envelope = Log().person(returned(), 0)
     document = json.loads(encode(envelope))
-    document["schema_version"] = 2
+    document["schema_version"] = 3
     with pytest.raises(EventValidationError, match="newer than this reader"):
         decode_event("person-returned", json.dumps(document).encode())
 

@@ -9,6 +9,7 @@ from typing import Any
 from schemas.codec import decode_any
 from schemas.decisions import Placed, PlacementWithdrawn, Screened
 from schemas.envelope import Envelope, make_envelope
+from services.notify.deadlines import DEFAULT_POLICY, DeadlinePolicy
 from services.notify.handlers import Outgoing, RequestIssuer
 from services.reference import load_reference
 from tests.unit.notify.notify_factories import PLACED_EVENT_ID, SCREENED_EVENT_ID
@@ -21,7 +22,7 @@ REFERENCE = load_reference()
 class Notify:
     """A `RequestIssuer` on dicts, recording what it publishes and the tables it had then."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: DeadlinePolicy = DEFAULT_POLICY) -> None:
         self.groups: dict[str, bytes] = {}
         self.issued: dict[str, bytes] = {}
         self.load: dict[str, bytes] = {}
@@ -36,6 +37,7 @@ class Notify:
             publish=self._publish,
             producer="notify/test",
             clock=lambda: next(ticks),
+            policy=policy,
         )
 
     async def _publish(self, outgoing: Sequence[Outgoing]) -> None:

@@ -62,3 +62,28 @@ def test_every_bad_value_is_named_at_once() -> None:
 def test_a_broken_partners_file_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="secret_env"):
         NotifyConfig(partners_file=EXAMPLE).subscriptions(environ={})
+
+
+def test_deadlines_ticks_and_the_secrets_file_come_from_the_environment(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text(
+        "".join(f"{name}={value}\n" for name, value in SECRETS.items()), encoding="utf-8"
+    )
+    config = NotifyConfig.from_env(
+        {
+            "RETURNS_PARTNERS_FILE": str(EXAMPLE),
+            "RETURNS_PARTNER_SECRETS_FILE": str(secrets),
+            "RETURNS_NOTIFY_TICK_SECONDS": "0.5",
+            "RETURNS_LEGAL_AID_ACCEPT_MINUTES": "0.1",
+        }
+    )
+    assert config.tick_seconds == 0.5
+    assert config.policy.accept_within.total_seconds() == 6
+    partners = {p.partner_id: p for p in config.subscriptions(environ={})}
+    assert partners["red-juridica-juarez"].provider_ids == {"LA-CJS-01", "LA-CJS-02"}
+    assert partners["salud-tijuana"].provider_ids == frozenset()
+
+
+def test_a_bad_deadline_is_reported_with_the_other_settings() -> None:
+    with pytest.raises(ConfigurationError, match="RETURNS_LEGAL_AID_NORMAL_HOURS"):
+        NotifyConfig.from_env({"RETURNS_LEGAL_AID_NORMAL_HOURS": "never"})

@@ -188,6 +188,9 @@ def test_a_placed_group_gets_an_immigration_hearing_request_at_its_location() ->
         "preferred_language": "spa",
         "interpreter_required": False,
         "due_by": None,
+        "accept_by": None,
+        "replaces": None,
+        "reassigned_because": None,
     }
 
 

@@ -1,0 +1,191 @@
+"""Each case's data key: written to, read from and erased on the compacted ``person-keys`` topic.
+
+Every process that seals or opens personal data keeps a `KeyStore`: a cache of the key
+topic (wrapped keys, and the few it has unwrapped), fed by `refresh` (a timer in the
+services, once per audit). The rules that make the cache safe to trust:
+
+- intake writes a case's key, and waits for the broker's ack, *before* it publishes any
+  record sealed with it; so a reader that misses a key reads the topic to its end, and a
+  key still missing then was erased (its tombstone may even be compacted away by now);
+- a case's records share its group and so its lane: one intake worker at a time creates
+  a case's key, and a worker that takes the lane over reads the topic to its end first;
+- a tombstone (`erase`) removes the key from every cache at its next `refresh`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from schemas.sealed import WrappedDataKey
+from services.keys import crypto
+from services.keys.keyring import Keyring
+
+KeyRecord = tuple[str, bytes | None]
+"""(case id, value) of one ``person-keys`` record; a None value is a tombstone."""
+
+
+class KeyLog(Protocol):
+    """The key topic, as the store needs it."""
+
+    def catch_up(self) -> Iterable[KeyRecord]:
+        """Every record not returned before, up to the topic's current end."""
+
+    def write(self, case_id: str, value: bytes | None) -> None:
+        """Write one record (None: a tombstone) and return once the broker has it."""
+
+
+@dataclass(frozen=True)
+class Erased:
+    """A case's personal data that can no longer be read: its data key was erased."""
+
+    case_id: str
+    event_id: str | None = None
+
+
+class KeyStore:
+    """The data keys of every case, cached from the key log; thread-safe."""
+
+    def __init__(
+        self, log: KeyLog, keyring: Keyring, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.log = log
+        self.keyring = keyring
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._wrapped: dict[str, WrappedDataKey] = {}
+        self._unwrapped: dict[str, tuple[str, bytes]] = {}
+        self._lock = threading.RLock()
+
+    def refresh(self) -> None:
+        """Apply what the key topic got since the last call: new keys and erasures."""
+        with self._lock:
+            for case_id, value in self.log.catch_up():
+                self._apply(case_id, value)
+
+    def lookup(self, case_id: str) -> tuple[str, bytes] | None:
+        """(key id, data key) of ``case_id``, or None when it has none (erased)."""
+        with self._lock:
+            if case_id not in self._wrapped:
+                self.refresh()
+            return self._open(case_id)
+
+    def key_for_sealing(self, case_id: str) -> tuple[str, bytes]:
+        """The case's key, made and written (acknowledged) first if it has none yet."""
+        with self._lock:
+            self.refresh()  # never seal with a key erased meanwhile
+            found = self._open(case_id)
+            if found is not None:
+                return found
+            data_key, key_id = crypto.new_key(), crypto.new_key_id()
+            record = self._wrap(case_id, key_id, data_key)
+            self.log.write(case_id, record.model_dump_json().encode())
+            self._wrapped[case_id] = record
+            self._unwrapped[case_id] = (key_id, data_key)
+            return key_id, data_key
+
+    def erase(self, case_id: str) -> bool:
+        """Crypto-shred ``case_id``: write its tombstone. False when it had no key."""
+        with self._lock:
+            had = self.lookup(case_id) is not None
+            self.log.write(case_id, None)
+            self._apply(case_id, None)
+            return had
+
+    def rewrap(self) -> int:
+        """Re-wrap every live key not wrapped by the current KEK; returns how many."""
+        with self._lock:
+            self.refresh()
+            current, _ = self.keyring.current()
+            done = 0
+            for case_id, record in sorted(self._wrapped.items()):
+                if record.kek_id == current:
+                    continue
+                found = self._open(case_id)
+                if found is None:
+                    continue
+                rewrapped = self._wrap(case_id, found[0], found[1], record.created_at)
+                self.log.write(case_id, rewrapped.model_dump_json().encode())
+                self._wrapped[case_id] = rewrapped
+                done += 1
+            return done
+
+    def keks_in_use(self) -> set[str]:
+        """The KEK ids that wrap a live key (after a refresh)."""
+        with self._lock:
+            self.refresh()
+            return {record.kek_id for record in self._wrapped.values()}
+
+    def cases(self) -> int:
+        """How many cases have a live key here."""
+        with self._lock:
+            return len(self._wrapped)
+
+    def _apply(self, case_id: str, value: bytes | None) -> None:
+        if value is None:
+            self._wrapped.pop(case_id, None)
+            self._unwrapped.pop(case_id, None)
+            return
+        try:
+            record = WrappedDataKey.model_validate_json(value)
+        except ValidationError:
+            return  # not a key record: it opens nothing
+        previous = self._unwrapped.get(case_id)
+        if previous is not None and previous[0] != record.key_id:
+            self._unwrapped.pop(case_id, None)
+        self._wrapped[case_id] = record
+
+    def _open(self, case_id: str) -> tuple[str, bytes] | None:
+        cached = self._unwrapped.get(case_id)
+        if cached is not None:
+            return cached
+        record = self._wrapped.get(case_id)
+        if record is None:
+            return None
+        kek = self.keyring.get(record.kek_id)
+        if kek is None:
+            raise crypto.SealError(
+                f"{case_id}'s data key is wrapped by KEK {record.kek_id}, which the KEK file "
+                f"{self.keyring.path} does not hold"
+            )
+        aad = _wrap_binding(case_id, record.key_id, record.kek_id)
+        data_key = crypto.unwrap(record.nonce, record.wrapped, kek, aad)
+        self._unwrapped[case_id] = (record.key_id, data_key)
+        return record.key_id, data_key
+
+    def _wrap(
+        self, case_id: str, key_id: str, data_key: bytes, created_at: datetime | None = None
+    ) -> WrappedDataKey:
+        kek_id, kek = self.keyring.current()
+        nonce, wrapped = crypto.wrap(data_key, kek, _wrap_binding(case_id, key_id, kek_id))
+        return WrappedDataKey(
+            case_id=case_id,
+            key_id=key_id,
+            kek_id=kek_id,
+            nonce=nonce,
+            wrapped=wrapped,
+            created_at=created_at or self.clock(),
+        )
+
+
+def _wrap_binding(case_id: str, key_id: str, kek_id: str) -> bytes:
+    return "\x1f".join(("person-keys", case_id, key_id, kek_id)).encode()
+
+
+class MemoryKeyLog:
+    """A key log in memory (tests, and tools that need no broker)."""
+
+    def __init__(self, records: list[KeyRecord] | None = None) -> None:
+        self.records = records if records is not None else []  # share it: one topic
+        self._read = 0
+
+    def catch_up(self) -> list[KeyRecord]:
+        new, self._read = self.records[self._read :], len(self.records)
+        return new
+
+    def write(self, case_id: str, value: bytes | None) -> None:
+        self.records.append((case_id, value))

@@ -1,0 +1,134 @@
+"""The legal-aid requests notify tracks, their deadlines and their providers' capacity.
+
+- `requests` (key: the `legal-aid-requested` event id): a :class:`TrackedRequest`, from
+  its issue to its end (closed, declined, withdrawn, replaced). It is what a restart
+  knows of every deadline: nothing is a timer in memory.
+- `capacity` (key `<partition>/<provider id>`): a provider's capacity as the last
+  `provider-capacity-changed` copied to that partition set it (else its reference value).
+
+Only the decisions agent writes them. In memory it keeps what it can rebuild from
+`requests` after a rebalance: the :class:`DeadlineIndex` of each partition, and the
+overdue requests per location behind the `returns_legal_aid_overdue` gauge.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, MutableMapping
+from datetime import datetime
+
+from schemas.envelope import Envelope
+from schemas.requests import LegalAidRequested
+from services.notify import metrics
+from services.notify.deadlines import Deadline, DeadlineIndex
+from services.notify.progress import TrackedRequest, pending_deadlines
+from services.runtime.metrics import code as location_label
+
+Table = MutableMapping[str, bytes]
+
+
+def capacity_key(partition: int, provider_id: str) -> str:
+    return f"{partition}/{provider_id}"
+
+
+class RequestTracker:
+    """The `requests` and `capacity` tables, and the index of their deadlines."""
+
+    def __init__(self, requests: Table, capacity: Table) -> None:
+        self._requests, self._capacity = requests, capacity
+        self.index = DeadlineIndex()
+        self._late: dict[int, Counter[str]] = {}
+        self._loaded = False
+
+    def get(self, event_id: str) -> TrackedRequest | None:
+        raw = self._requests.get(event_id)
+        return None if raw is None else TrackedRequest.model_validate_json(raw)
+
+    def opened(self, envelope: Envelope[LegalAidRequested], partition: int) -> TrackedRequest:
+        """Track a request just issued (or re-issued by a replay: then kept as it is)."""
+        known = self.get(envelope.event_id)
+        if known is not None:
+            return known
+        tracked = TrackedRequest(
+            event_id=envelope.event_id,
+            partition=partition,
+            crossing=envelope.crossing,
+            issued_at=envelope.occurred_at,
+            request=envelope.data,
+        )
+        self.put(tracked)
+        return tracked
+
+    def put(self, tracked: TrackedRequest) -> None:
+        """Store `tracked`, index its new deadlines and count it if it is late."""
+        self.ensure(tracked.partition)
+        before = self.get(tracked.event_id)
+        self._requests[tracked.event_id] = tracked.to_bytes()
+        was_late = before is not None and before.late
+        if was_late != tracked.late:
+            self._count(tracked.partition, tracked.request.location, 1 if tracked.late else -1)
+        known = set() if before is None else set(pending_deadlines(before))
+        for deadline in pending_deadlines(tracked):
+            if deadline not in known:
+                self.index.add(tracked.partition, deadline)
+
+    def ensure(self, partition: int) -> None:
+        """Load every partition's deadlines and late requests from the table, in one scan
+        after each assignment (never repeated per tick)."""
+        if self._loaded:
+            return
+        deadlines: dict[int, list[Deadline]] = {}
+        for tracked in self.all_tracked():
+            if tracked.ended is not None:
+                continue
+            deadlines.setdefault(tracked.partition, []).extend(pending_deadlines(tracked))
+            if tracked.late:
+                late = self._late.setdefault(tracked.partition, Counter())
+                late[location_label(tracked.request.location)] += 1
+        for number, found in deadlines.items():
+            self.index.load(number, found)
+        self._loaded = True
+        for location in {label for late in self._late.values() for label in late}:
+            self._publish_gauge(location)
+
+    def passed(self, partition: int, now: datetime) -> list[Deadline]:
+        self.ensure(partition)
+        return self.index.passed(partition, now)
+
+    def forget(self) -> None:
+        """After a rebalance: drop what is kept in memory (the gauge included)."""
+        locations = {location for late in self._late.values() for location in late}
+        self.index.forget()
+        self._late.clear()
+        self._loaded = False
+        for location in locations:
+            self._publish_gauge(location)
+
+    def capacity(self, partition: int, provider_ids: Iterable[str]) -> dict[str, int]:
+        """Provider id -> capacity changed on `partition` (absent: the reference one)."""
+        found = {}
+        for provider_id in provider_ids:
+            raw = self._capacity.get(capacity_key(partition, provider_id))
+            if raw is not None:
+                found[provider_id] = int(raw)
+        return found
+
+    def set_capacity(self, partition: int, provider_id: str, capacity: int) -> None:
+        self._capacity[capacity_key(partition, provider_id)] = str(capacity).encode()
+
+    def all_tracked(self) -> Iterator[TrackedRequest]:
+        """Every request in the table (the ops page's view; never called per event)."""
+        for raw in list(self._requests.values()):
+            yield TrackedRequest.model_validate_json(raw)
+
+    def _count(self, partition: int, location: str | None, delta: int) -> None:
+        label = location_label(location)
+        late = self._late.setdefault(partition, Counter())
+        late[label] = max(0, late[label] + delta)
+        if delta > 0:
+            metrics.BECAME_OVERDUE.labels(location=label).inc()
+        self._publish_gauge(label)
+
+    def _publish_gauge(self, label: str) -> None:
+        total = sum(late.get(label, 0) for late in self._late.values())
+        metrics.OVERDUE.labels(location=label).set(total)

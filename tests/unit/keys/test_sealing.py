@@ -1,0 +1,68 @@
+"""A person-returned event sealed for the log, and opened (or found erased) by a reader."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from schemas.codec import decode, encode
+from schemas.envelope import Envelope
+from schemas.person import PersonReturned
+from schemas.sealed import SealedPersonReturned
+from services.keys import Erased, KeyStore, SealError, open_raw, seal_envelope
+from services.keys.sealing import seal_for_log
+from tests.unit.audit.audit_factories import Log
+from tests.unit.screening.factories import returned
+
+
+def maria() -> Envelope[PersonReturned]:
+    return Log().person(returned("A212345678", pregnant=True), 0)
+
+
+def test_the_sealed_event_shows_no_personal_data_and_opens_whole(store: KeyStore) -> None:
+    envelope = maria()
+    raw = encode(seal_for_log(store, envelope))
+    for personal in (b"Mar", b"L\xc3\xb3pez", b"1994-03-02", b"HND", b"pregnant", b"spa"):
+        assert personal not in raw
+    document = json.loads(raw)
+    assert document["schema_version"] == 2
+    assert document["data"]["case_id"] == "A212345678"
+    assert document["data"]["person"] == {"role_in_group": "head"}
+    opened = open_raw(raw, store)
+    assert not isinstance(opened, Erased)
+    assert opened.data == envelope.data
+    assert opened.data.declared.pregnant is True
+    assert opened.event_id == envelope.event_id
+
+
+def test_an_erased_case_opens_as_erased_not_as_an_error(store: KeyStore) -> None:
+    raw = encode(seal_for_log(store, maria()))
+    store.erase("A212345678")
+    assert open_raw(raw, store) == Erased("A212345678", json.loads(raw)["event_id"])
+    store.key_for_sealing("A212345678")  # a new record of the case, after the erasure
+    assert isinstance(open_raw(raw, store), Erased)
+
+
+def test_a_seal_swapped_between_two_events_of_the_case_does_not_open(store: KeyStore) -> None:
+    first = seal_for_log(store, maria())
+    other = Log().person(returned("A212345678", submission_id="cbp-elp-other"), 1)
+    second = seal_for_log(store, other)
+    swapped = second.model_copy(
+        update={"data": second.data.model_copy(update={"personal": first.data.personal})}
+    )
+    with pytest.raises(SealError):
+        open_raw(encode(swapped), store)
+
+
+def test_an_old_plain_record_still_opens_without_any_key() -> None:
+    envelope = maria()
+    opened = open_raw(encode(envelope), None)
+    assert not isinstance(opened, Erased)
+    assert opened.data == envelope.data
+
+
+def test_without_the_key_a_sealed_record_is_erased_for_that_reader(store: KeyStore) -> None:
+    raw = encode(seal_envelope(maria(), "0123456789abcdef", bytes(32)))
+    assert isinstance(open_raw(raw, None), Erased)
+    assert isinstance(decode(raw, SealedPersonReturned).data, SealedPersonReturned)
