@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from datetime import UTC, datetime
@@ -12,9 +13,12 @@ import faust
 
 from schemas.envelope import Envelope
 from schemas.rejections import SubmissionOrigin
-from services.intake.auth import TokenRegistry
+from services.intake.auth import TokenFile, TokenRegistry
 from services.intake.handling import IntakeHandler
-from services.intake.http import register_routes
+from services.intake.http import Tokens, register_routes
+from services.intake.responses import count_responses
+from services.keys import key_store
+from services.keys.sealing import seal_for_log
 from services.runtime import telemetry
 from services.runtime.context import Runtime
 from services.runtime.faust_app import contract_topic, create_app, register_health, send_event
@@ -34,7 +38,13 @@ def build_app(runtime: Runtime) -> faust.App:
         "submissions", key_type=str, value_type=bytes, partitions=runtime.topology.lane_partitions
     )
 
+    keys = key_store(runtime.settings.bootstrap_servers, runtime.settings.topic_prefix)
+
     async def emit(name: str, envelope: Envelope[Any]) -> None:
+        if name == "person-returned":
+            # The one way out for a person's record: sealed with the case's key, which is
+            # on the key topic (acknowledged) before the record is published.
+            envelope = await asyncio.to_thread(seal_for_log, keys, envelope)
         await send_event(outputs[name], name, runtime, envelope)
 
     handler = IntakeHandler(runtime.reference, seen, emit)
@@ -65,15 +75,16 @@ def build_app(runtime: Runtime) -> faust.App:
         await sent  # the 202 promises the submission is durably on returns-inbound
 
     register_routes(app, handler, _tokens(), forward)
-    register_health(app)
+    register_health(app, runtime)
+    count_responses(app, "intake")
     return app
 
 
-def _tokens() -> TokenRegistry:
+def _tokens() -> Tokens:
     path = os.environ.get("RETURNS_INTAKE_TOKENS_FILE")
     if not path:
         log.warning(
             "RETURNS_INTAKE_TOKENS_FILE is not set: POST /v1/returns answers 401 to everyone"
         )
         return TokenRegistry({})
-    return TokenRegistry.from_file(Path(path))
+    return TokenFile(Path(path))

@@ -21,7 +21,13 @@ from schemas.codec import FieldError
 from schemas.envelope import Envelope, event_id_for, make_envelope
 from schemas.person import PersonReturned, person_returned_event_id
 from schemas.rejections import FieldProblem, IntakeRejected, SubmissionOrigin
-from services.intake.validation import Accepted, Rejected, validate_submission
+from services.intake.validation import (
+    MAX_SUBMISSION_BYTES,
+    Accepted,
+    Rejected,
+    too_large,
+    validate_submission,
+)
 from services.reference import Reference
 
 PRODUCER = "intake/0.1.0"
@@ -105,6 +111,10 @@ class IntakeHandler:
         self, raw: bytes, key: bytes | None, origin: SubmissionOrigin, now: datetime
     ) -> Outcome:
         """Publish a valid, new submission; acknowledge a duplicate; record a rejection."""
+        if len(raw) > MAX_SUBMISSION_BYTES:
+            # Its rejection keeps only the first bytes, so it still fits in one message.
+            rejected = Rejected([too_large(MAX_SUBMISSION_BYTES)])
+            return await self.reject(raw, key, origin, now, rejected, original_size=len(raw))
         result = validate_submission(raw, self.reference, now)
         if isinstance(result, Rejected):
             return await self.reject(raw, key, origin, now, result)

@@ -1,10 +1,19 @@
-"""The OpenAPI 3.1 document intake serves at ``/openapi.json``."""
+"""The OpenAPI 3.1 document intake serves at ``/openapi.json``.
+
+It states every rule intake enforces that a schema can state: the designated
+crossings, the ISO codes, the date bounds of the moment it is served
+(:mod:`services.intake.schema_rules`) and, for a caller who sends its bearer token,
+the one ``source`` that token may submit for.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from schemas.person import PersonReturned
+from services.intake import schema_rules
+from services.reference import Reference
 
 _ERRORS = {
     "type": "object",
@@ -45,12 +54,18 @@ _UNPROCESSABLE = (
 )
 
 
-def openapi_document(max_body: int) -> dict[str, Any]:
+def openapi_document(
+    max_body: int, reference: Reference, now: datetime, source: str | None = None
+) -> dict[str, Any]:
+    """The document as of ``now``; ``source`` is the caller's, when its token is valid."""
     submission = PersonReturned.model_json_schema(ref_template="#/components/schemas/{model}")
     components = submission.pop("$defs", {})
+    _state_rules(submission, components, reference, now, source)
     components["Submission"] = submission
     components["Errors"] = _ERRORS
+    components["Problem"] = _PROBLEM
     json_errors = {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}
+    problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -79,7 +94,7 @@ def openapi_document(max_body: int) -> dict[str, Any]:
                                 "schema": {"$ref": "#/components/schemas/Submission"}
                             }
                         },
-                        "description": f"At most {max_body} bytes.",
+                        "description": f"At most {max_body} bytes of UTF-8 JSON.",
                     },
                     "responses": {
                         "202": {
@@ -96,9 +111,28 @@ def openapi_document(max_body: int) -> dict[str, Any]:
                                 }
                             },
                         },
-                        "401": {"description": "Missing or invalid bearer token"},
-                        "413": {"description": "Body too large", "content": json_errors},
+                        "400": {"description": _MALFORMED, "content": json_errors},
+                        "401": {
+                            "description": "Missing or invalid bearer token",
+                            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                            "content": problem,
+                        },
+                        "413": {
+                            "description": f"Body larger than {max_body} bytes (`body_too_large`)",
+                            "content": json_errors,
+                        },
+                        "415": {
+                            "description": "Not `Content-Type: application/json` in UTF-8 "
+                            "(`unsupported_media_type`)",
+                            "content": json_errors,
+                        },
                         "422": {"description": _UNPROCESSABLE, "content": json_errors},
+                        "503": {
+                            "description": "Not connected to the broker: nothing was taken; "
+                            "retry after `Retry-After` seconds",
+                            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                            "content": problem,
+                        },
                     },
                 }
             },
@@ -121,3 +155,52 @@ def openapi_document(max_body: int) -> dict[str, Any]:
             },
         },
     }
+
+
+def _state_rules(
+    submission: dict[str, Any],
+    components: dict[str, Any],
+    reference: Reference,
+    now: datetime,
+    source: str | None,
+) -> None:
+    """Tighten the model's schema to what validation enforces beyond it."""
+    fields = submission["properties"]
+    fields["crossing"] |= {
+        "enum": sorted(reference.crossing_codes),
+        "description": "a designated crossing (`crossing_not_designated` otherwise)",
+    }
+    if source is not None:
+        fields["source"] |= {"const": source}
+    fields["source"]["description"] = "the source the bearer token names (`source_mismatch`)"
+    fields["returned_at"] |= {
+        "pattern": schema_rules.returned_at_pattern(now),
+        "description": "with its UTC offset; at most a day after intake's clock "
+        "(`returned_at_in_future`); the pattern is that bound as of the document's date",
+    }
+    person = components["Person"]["properties"]
+    person["nationality"] |= {"enum": schema_rules.country_codes()}
+    person["nationality"].pop("pattern", None)
+    person["languages"]["items"] = {"type": "string", "enum": schema_rules.language_codes()}
+    person["date_of_birth"]["description"] = (
+        "not after the local date of returned_at nor today (`born_in_future`), and at most "
+        "120 years before it (`implausible_age`); the anyOf of Submission states it per year"
+    )
+    submission["anyOf"] = schema_rules.birth_by_return_year(now.date())
+    submission["description"] = (
+        "One returned person. `corrects`, when set, differs from `submission_id` "
+        "(`correction_of_itself`)."
+    )
+
+
+_MALFORMED = (
+    "The body is no readable JSON document: `not_utf8`, `json_invalid`, "
+    "`too_deeply_nested` or `number_out_of_range` (a number too large to read). "
+    "Recorded on intake-rejected."
+)
+
+_PROBLEM = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+    "required": ["error", "message"],
+}

@@ -17,11 +17,27 @@ from services.reference import Reference, is_iso3166_alpha3, is_known_language
 
 MAX_AGE = 120
 MAX_FUTURE = timedelta(days=1)
+# A real record is a few KiB; 64 KiB is the contract's limit on both channels.
+MAX_SUBMISSION_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
 class Accepted:
     record: PersonReturned
+
+
+# The codes of a body that is no JSON document at all: nothing in it can be read.
+MALFORMED = frozenset({"not_utf8", "json_invalid", "too_deeply_nested", "number_out_of_range"})
+
+# pydantic reports these as ``json_invalid``; their own codes tell the sender what to fix.
+_JSON_PROBLEMS = {
+    "recursion limit exceeded": FieldError(
+        None, "too_deeply_nested", "arrays and objects are nested too deeply"
+    ),
+    "number out of range": FieldError(
+        None, "number_out_of_range", "holds a number too large to be read"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -30,12 +46,21 @@ class Rejected:
     source: str | None = None
     submission_id: str | None = None
 
+    @property
+    def malformed(self) -> bool:
+        """The body is no readable JSON document (over HTTP: a 400, not a 422)."""
+        return any(p.code in MALFORMED for p in self.problems)
+
 
 def validate_submission(raw: bytes, reference: Reference, now: datetime) -> Accepted | Rejected:
     """Judge one submission; a rejection lists every problem found, not just the first."""
+    if not _is_utf8(raw):
+        return Rejected([FieldError(None, "not_utf8", "the body is not UTF-8 text")])
     try:
-        record = decode_data(raw, PersonReturned)
+        record = _decode(raw)
     except EventValidationError as exc:
+        if any(e.code == "json_invalid" for e in exc.errors):
+            return Rejected([_json_problem(e) for e in exc.errors])
         document = _document(raw)
         problems = exc.errors + _crossing_problem(document, reference, exc.errors)
         return Rejected(problems, _text(document, "source"), _text(document, "submission_id"))
@@ -43,6 +68,10 @@ def validate_submission(raw: bytes, reference: Reference, now: datetime) -> Acce
     if problems:
         return Rejected(problems, record.source, record.submission_id)
     return Accepted(record)
+
+
+def too_large(limit: int) -> FieldError:
+    return FieldError(None, "body_too_large", f"body exceeds {limit} bytes")
 
 
 def business_problems(
@@ -119,10 +148,62 @@ def _crossing_problem(
     return [] if crossing in reference.crossing_codes else [_not_designated(crossing, reference)]
 
 
+def _decode(raw: bytes) -> PersonReturned:
+    """The schema's judgement, reading ``3.0`` as the integer it is.
+
+    JSON has one number type: ``3.0`` and ``3`` are the same integer (JSON Schema says
+    so too), but pydantic's strict mode, which keeps ``"3"`` out, refuses the first.
+    Only when an integer field failed are whole numbers respelt and the record judged
+    again; anything else, a string for a number included, still fails.
+    """
+    try:
+        return decode_data(raw, PersonReturned)
+    except EventValidationError as exc:
+        if not any(e.code == "int_type" for e in exc.errors):
+            raise
+        respelt = _whole_numbers_as_integers(raw)
+        if respelt is None:
+            raise
+        return decode_data(respelt, PersonReturned)
+
+
+def _whole_numbers_as_integers(raw: bytes) -> bytes | None:
+    try:
+        document = json.loads(raw, parse_float=_integer_if_whole)
+    except (ValueError, RecursionError):
+        return None
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def _integer_if_whole(text: str) -> float | int:
+    number = float(text)
+    # Beyond 2**53 a float no longer names one integer: leave it for the schema to refuse.
+    return int(number) if number.is_integer() and abs(number) <= 2**53 else number
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _json_problem(error: FieldError) -> FieldError:
+    if error.code != "json_invalid":
+        return error
+    return next((p for text, p in _JSON_PROBLEMS.items() if text in error.message), error)
+
+
 def _document(raw: bytes) -> dict[str, object]:
+    """The submission as JSON, to name its source and crossing in a rejection.
+
+    Called only on bytes pydantic parsed as JSON, whose nesting it already bounded;
+    the guard against ``RecursionError`` is for what the two parsers judge differently.
+    """
     try:
         document = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return document if isinstance(document, dict) else {}
 

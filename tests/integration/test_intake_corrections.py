@@ -40,7 +40,7 @@ def test_http_answers_corrections_and_conflicts(
         return httpx.post(
             f"{intake.url}/v1/returns",
             content=dump(record),
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             timeout=10,
         )
 

@@ -168,7 +168,7 @@ def test_a_poison_message_does_not_block_its_partition(stack: Stack) -> None:
 def test_the_openapi_document_describes_the_submission(stack: Stack) -> None:
     document = httpx.get(f"{stack.intake.url}/openapi.json", timeout=5).json()
     operation = document["paths"]["/v1/returns"]["post"]
-    assert set(operation["responses"]) == {"202", "401", "413", "422"}
+    assert set(operation["responses"]) == {"202", "400", "401", "413", "415", "422", "503"}
     assert "case_id" in document["components"]["schemas"]["Submission"]["properties"]
 
 

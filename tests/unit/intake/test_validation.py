@@ -157,7 +157,7 @@ def test_a_rejection_keeps_source_and_submission_id_when_readable() -> None:
     [
         (b"{not json", "json_invalid"),
         (b"[1, 2]", "model_type"),
-        (b"\xff\xfe", "json_invalid"),
+        (b"\xff\xfe", "not_utf8"),
         (b"", "json_invalid"),
     ],
 )
