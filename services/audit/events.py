@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from schemas.codec import decode, encode
 from schemas.envelope import Envelope
 from schemas.registry import TOPICS
@@ -57,7 +55,6 @@ TOPIC_RANK = {name: rank for rank, name in enumerate(PIPELINE_ORDER)}
 
 OrderKey = tuple[datetime, int, int, int, int]
 
-_SCHEMA_VERSION = re.compile(rb'"schema_version":(\d+)')
 _OCCURRED_AT = re.compile(rb'"occurred_at":"([^"]+)"')
 
 
@@ -129,30 +126,16 @@ def occurred_at_of(raw: bytes, fallback_ms: int) -> datetime:
     return datetime.fromtimestamp(fallback_ms / 1000, UTC)
 
 
-_ENVELOPE_TYPES: dict[str, Any] = {}
-
-
 def decode_event(topic: str, raw: bytes) -> Envelope[Any]:
     """Decode a record of contract topic `topic`, upcasting old versions like any reader.
 
-    A record at the current schema version is validated in one pass; anything else goes
-    through `schemas.codec.decode`, which upcasts and reports every problem
-    (`EventValidationError`), as does a record of another type than the topic carries.
+    `schemas.codec.decode` parses a record at the current version once; anything else it
+    upcasts, and it reports every problem (`EventValidationError`), as it does for a
+    record of another type than the topic carries.
     """
     model = TOPICS[topic].value
     if model is None:
         raise ValueError(f"{topic} carries raw submissions, not events")
-    match = _SCHEMA_VERSION.search(raw)
-    if match is not None and int(match.group(1)) == model.SCHEMA_VERSION:
-        envelope_type = _ENVELOPE_TYPES.get(topic)
-        if envelope_type is None:
-            envelope_type = _ENVELOPE_TYPES.setdefault(topic, Envelope[model])  # type: ignore[valid-type]
-        try:
-            envelope: Envelope[Any] = envelope_type.model_validate_json(raw)
-        except ValidationError:
-            envelope = decode(raw, model)  # the full path reports every problem
-        if envelope.event_type == model.EVENT_TYPE:
-            return envelope
     return decode(raw, model)
 
 

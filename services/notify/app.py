@@ -138,7 +138,7 @@ def _issuer(
     outputs = {name: contract_topic(app, runtime, name) for name in (*REQUESTS, UPDATED)}
 
     async def send(item: Outgoing) -> None:
-        await send_raw(outputs[item.topic], item.topic, runtime, item.value)
+        await send_raw(outputs[item.topic], item.topic, runtime, item.value, item.trace)
 
     # The stored requests reach the changelog before any is sent: see publisher.py.
     publisher: BatchedPublisher[Outgoing] = BatchedPublisher(lambda: flush_changelogs(app), send)

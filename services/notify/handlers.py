@@ -51,6 +51,7 @@ from services.notify.requests import (
 )
 from services.notify.tracker import RequestTracker
 from services.reference.models import Reference
+from services.runtime import telemetry
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,12 @@ Table = MutableMapping[str, bytes]
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One request event to send: its contract topic and its exact bytes."""
+    """One request event to send: its contract topic, its exact bytes, and the
+    ``traceparent`` of the span that decided it, which the sent event continues."""
 
     topic: str
     value: bytes
+    trace: str | None = None
 
 
 Publish = Callable[[Sequence[Outgoing]], Awaitable[None]]
@@ -207,6 +210,8 @@ class RequestIssuer:
         """Send the changes' updates and new requests; the record with its open requests
         as they leave it."""
         opened = list(record.open)
+        # Handled inside the cause's span: its requests continue the cause's trace.
+        trace = telemetry.current_traceparent()
         events: list[Envelope[Any]] = []
         for request, update in changes.updates:
             events.append(self._wrap(update, cause, request.event_id))
@@ -225,11 +230,11 @@ class RequestIssuer:
             legal_aid = self._legal_aid(record, cause, partition, now)
             if legal_aid is not None:
                 envelope = self._wrap(legal_aid, cause, occurred_at=now)
-                self.tracker.opened(envelope, partition)
+                self.tracker.opened(envelope, partition, trace)
                 new.append(envelope)
         new += [self._wrap(request, cause, request.case_id) for request in changes.new_care]
         opened += [OpenRequest.of(e.event_id, e.data) for e in new]
-        outgoing = [Outgoing(e.event_type, encode(e)) for e in [*events, *new]]
+        outgoing = [Outgoing(e.event_type, encode(e), trace) for e in [*events, *new]]
         return record.model_copy(update={"open": opened}), outgoing
 
     def _track_update(self, request_id: str, update: RequestUpdated) -> None:
@@ -365,8 +370,10 @@ class RequestIssuer:
         if raw is None:
             return None
         record = IssuedRecord.model_validate_json(raw)
-        return [Outgoing(r.topic, r.value.encode()) for r in record.requests]
+        return [Outgoing(r.topic, r.value.encode(), r.trace) for r in record.requests]
 
     def _remember(self, cause_id: str, outgoing: Sequence[Outgoing]) -> None:
-        requests = [IssuedRequest(topic=o.topic, value=o.value.decode()) for o in outgoing]
+        requests = [
+            IssuedRequest(topic=o.topic, value=o.value.decode(), trace=o.trace) for o in outgoing
+        ]
         self._issued[cause_id] = IssuedRecord(requests=requests).to_bytes()

@@ -13,14 +13,22 @@ tables, in partition order with the groups' decisions:
 
 What an input causes is stored under its id in `issued` before it is sent, as for the
 decisions (handlers.py), so that a re-read input re-sends the same events.
+
+What a report or a deadline causes about a request continues that request's trace (the
+traceparent it was sent with, kept in `requests`): a group's trace runs from its
+submission through every request and reassignment; a report's own trace is linked.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Link
 
 from schemas.codec import encode
 from schemas.envelope import Envelope
@@ -49,6 +57,7 @@ from services.notify.progress import (
 from services.notify.reassign import reassign
 from services.notify.requests import NoProviderError, request_event_id
 from services.reference.models import Reference
+from services.runtime import telemetry
 from services.runtime.metrics import code
 
 log = logging.getLogger(__name__)
@@ -79,6 +88,7 @@ class ProgressKeeper:
         self._serves = serves
         self._policy = policy
         self._load = issuer.load
+        self._tracer = telemetry.tracer("returns.notify")
 
     async def on_report(self, envelope: Envelope[RequestStatusReported], partition: int) -> str:
         """Apply one report if it may be; returns the outcome (a code, for metrics)."""
@@ -100,15 +110,16 @@ class ProgressKeeper:
             event_id=update_event_id(tracked.event_id, report.status),
         )
         updated = after_report(tracked, report.status, applied)
-        outgoing = [self._update_event(updated, envelope, applied, report)]
-        if report.status == "declined":
-            outgoing += self._reassign(
-                updated, "DECLINED", envelope.event_id, partition, envelope.occurred_at
-            )
-        else:
-            self._tracker.put(updated)
-            if report.status == "closed":
-                self._finish(updated, partition)
+        with self._in_trace_of(tracked, "report"):
+            outgoing = [self._update_event(updated, envelope, applied, report)]
+            if report.status == "declined":
+                outgoing += self._reassign(
+                    updated, "DECLINED", envelope.event_id, partition, envelope.occurred_at
+                )
+            else:
+                self._tracker.put(updated)
+                if report.status == "closed":
+                    self._finish(updated, partition)
         self._issuer.remember(envelope.event_id, outgoing)
         await self._issuer.publish(outgoing)
         metrics.REPORTS.labels(status=report.status, outcome="applied").inc()
@@ -134,13 +145,32 @@ class ProgressKeeper:
                 )
                 self._tracker.put(marked_overdue(tracked))
             elif deadline.kind == "accept" and not_accepted_in_time(tracked, now):
-                outgoing += self._reassign(tracked, "NOT_ACCEPTED_IN_TIME", None, partition, now)
+                with self._in_trace_of(tracked, "deadline"):
+                    outgoing += self._reassign(
+                        tracked, "NOT_ACCEPTED_IN_TIME", None, partition, now
+                    )
         if outgoing:
             self._issuer.remember(tick_id, outgoing)
             await self._issuer.publish(outgoing)
 
     def on_capacity(self, change: ProviderCapacityChanged, partition: int) -> None:
         self._tracker.set_capacity(partition, change.provider_id, change.capacity)
+
+    @contextmanager
+    def _in_trace_of(self, tracked: TrackedRequest, step: str) -> Iterator[None]:
+        """A span continuing `tracked`'s trace, linked to the current one (a report's),
+        around what is decided about it: the events sent from it continue it too."""
+        if tracked.trace is None:  # sent before traces were kept: stay in the current one
+            parent, links = None, []
+        else:
+            current = trace.get_current_span().get_span_context()
+            parent = telemetry.extract(telemetry.continuing(tracked.trace))
+            links = [Link(current)] if current.is_valid else []
+        with self._tracer.start_as_current_span(
+            f"notify.{step}", context=parent, links=links
+        ) as span:
+            span.set_attribute("returns.request_event_id", tracked.event_id)
+            yield
 
     def _refusal(
         self, tracked: TrackedRequest | None, envelope: Envelope[Any], partition: int
@@ -182,7 +212,7 @@ class ProgressKeeper:
             causation_id=cause.event_id,
             crossing=tracked.crossing,
         )
-        return Outgoing(data.EVENT_TYPE, encode(envelope))
+        return Outgoing(data.EVENT_TYPE, encode(envelope), telemetry.current_traceparent())
 
     def _reassign(
         self,
@@ -196,6 +226,7 @@ class ProgressKeeper:
         offered at `now` (the time of the tick or report that caused it)."""
         old = tracked.request
         group_id = old.group_id
+        sent_in = telemetry.current_traceparent()
         record = self._issuer.group(group_id)
         opened = [r for r in record.open if r.event_id != tracked.event_id]
         current = next((r for r in record.open if r.event_id == tracked.event_id), None)
@@ -211,7 +242,7 @@ class ProgressKeeper:
         self._tracker.put(ended_as(tracked, "replaced"))
         if tracked.held or tracked.stage == "declined":
             count_withdrawn(self._load, partition, old.provider_id)
-        outgoing = [Outgoing(update.EVENT_TYPE, encode(withdrawal))]
+        outgoing = [Outgoing(update.EVENT_TYPE, encode(withdrawal), sent_in)]
         providers = self._reference.legal_aid_at(old.location or "")
         ids = [p.id for p in providers]
         try:
@@ -247,10 +278,10 @@ class ProgressKeeper:
             occurred_at=now,
         )
         count_issued(self._load, partition, chosen.request.provider_id)
-        self._tracker.opened(envelope, partition)
+        self._tracker.opened(envelope, partition, sent_in)
         opened.append(OpenRequest.of(envelope.event_id, chosen.request))
         self._issuer.save_group(group_id, record.with_open(opened))
-        outgoing.append(Outgoing(chosen.request.EVENT_TYPE, encode(envelope)))
+        outgoing.append(Outgoing(chosen.request.EVENT_TYPE, encode(envelope), sent_in))
         return outgoing
 
     def _finish(self, tracked: TrackedRequest, partition: int) -> None:

@@ -148,6 +148,7 @@ def merge_late_member(group: Screened, late: Screened) -> Screened:
 class IssuedRequest(_Record):
     topic: str
     value: str
+    trace: str | None = None  # the traceparent it was sent with, sent again with it
 
 
 class IssuedRecord(_Record):

@@ -68,6 +68,7 @@ class TrackedRequest(BaseModel):
     ended: Ending | None = None
     applied: dict[str, AppliedReport] = {}
     overdue: bool = False
+    trace: str | None = None  # the traceparent it was sent with: what it causes continues it
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

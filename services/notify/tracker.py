@@ -44,8 +44,11 @@ class RequestTracker:
         raw = self._requests.get(event_id)
         return None if raw is None else TrackedRequest.model_validate_json(raw)
 
-    def opened(self, envelope: Envelope[LegalAidRequested], partition: int) -> TrackedRequest:
-        """Track a request just issued (or re-issued by a replay: then kept as it is)."""
+    def opened(
+        self, envelope: Envelope[LegalAidRequested], partition: int, trace: str | None = None
+    ) -> TrackedRequest:
+        """Track a request just issued (or re-issued by a replay: then kept as it is),
+        sent continuing the trace `trace`."""
         known = self.get(envelope.event_id)
         if known is not None:
             return known
@@ -55,6 +58,7 @@ class RequestTracker:
             crossing=envelope.crossing,
             issued_at=envelope.occurred_at,
             request=envelope.data,
+            trace=trace,
         )
         self.put(tracked)
         return tracked

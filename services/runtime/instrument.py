@@ -47,17 +47,15 @@ def observed(settings: Settings, service: str, step: str, message: Any) -> Itera
     parent = telemetry.extract(message.headers)
     tracer = telemetry.tracer(f"returns.{service}")
     started = time.perf_counter()
+    attributes = {
+        "messaging.system": "kafka",
+        "messaging.destination.name": topic,
+        "messaging.kafka.partition": message.partition,
+        "messaging.kafka.offset": message.offset,
+    }
     with tracer.start_as_current_span(
-        f"{service}.{step}", context=parent, kind=SpanKind.CONSUMER
+        f"{service}.{step}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes
     ) as span:
-        span.set_attributes(
-            {
-                "messaging.system": "kafka",
-                "messaging.destination.name": topic,
-                "messaging.kafka.partition": message.partition,
-                "messaging.kafka.offset": message.offset,
-            }
-        )
         seen = Seen(span)
         try:
             yield seen
@@ -73,11 +71,29 @@ def _record(service: str, topic: str, seen: Seen, elapsed: float) -> None:
         seen.span.set_attribute("returns.location", metrics.code(seen.location))
     if seen.attributes:
         seen.span.set_attributes(seen.attributes)
-    metrics.EVENTS_IN.labels(service, topic, crossing).inc()
-    metrics.PROCESSING.labels(service, topic, crossing).observe(elapsed)
+    events_in, processing, event_age = _series(service, topic, crossing)
+    events_in.inc()
+    processing.observe(elapsed)
     if seen.returned_at is not None:
         age = (datetime.now(UTC) - seen.returned_at).total_seconds()
-        metrics.EVENT_AGE.labels(service, topic, crossing).observe(max(age, 0.0))
+        event_age.observe(max(age, 0.0))
+
+
+_SERIES: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
+
+
+def _series(service: str, topic: str, crossing: str) -> tuple[Any, Any, Any]:
+    """The counter and histograms of one label set, looked up once rather than per event
+    (a lookup validates and hashes the labels again); as bounded as the label sets."""
+    key = (service, topic, crossing)
+    found = _SERIES.get(key)
+    if found is None:
+        found = _SERIES[key] = (
+            metrics.EVENTS_IN.labels(*key),
+            metrics.PROCESSING.labels(*key),
+            metrics.EVENT_AGE.labels(*key),
+        )
+    return found
 
 
 def produced(service: str, topic: str, crossing: str | None) -> None:

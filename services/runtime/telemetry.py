@@ -8,6 +8,7 @@ Attributes must never carry personal data: only codes, ids, topics and offsets.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -84,7 +85,10 @@ def _otlp_exporter() -> SpanExporter:
     return exporter
 
 
+@functools.cache
 def tracer(name: str) -> trace.Tracer:
+    """The tracer `name`, made once: making one costs more than the span it opens. One
+    made before `configure_tracing` starts using the provider once it is installed."""
     return trace.get_tracer(name)
 
 
@@ -95,6 +99,22 @@ def inject(headers: Headers | None = None) -> Headers:
     out = list(headers or [])
     out.extend((key, value.encode()) for key, value in carrier.items())
     return out
+
+
+def current_traceparent() -> str | None:
+    """The current span's context as a W3C ``traceparent`` (None outside any span).
+
+    Captured where an event is decided, it lets the event be sent later, from another
+    task, still continuing the trace of what caused it (see :func:`continuing`)."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier, setter=default_setter)
+    return carrier.get("traceparent")
+
+
+def continuing(traceparent: str | None) -> Headers:
+    """Headers that continue ``traceparent``; none when it is None. Unlike :func:`inject`
+    this does not read the sending task's context, which may belong to another event."""
+    return [("traceparent", traceparent.encode())] if traceparent else []
 
 
 def extract(

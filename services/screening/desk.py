@@ -2,8 +2,8 @@
 
 The tables are changelog-backed faust tables in the service, plain dicts in tests:
 - ``groups``: group id -> `GroupFile` (its records and its live decision);
-- ``open``: group id -> "<partition> <due time>" for groups not yet decided, so that
-  finding the due ones reads a short line per open group, not its records;
+- ``open``: group id -> "<partition> <due time>" for groups not yet decided; an index
+  derived from it (`Deadlines`) finds the due ones without reading the others;
 - ``watermarks``: "p<partition>" -> the latest arrival read on the partition.
 
 Only the agent that owns a partition calls the desk for that partition.
@@ -23,6 +23,7 @@ from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
 from schemas.person import PersonReturned
 from services.keys import Erased, open_raw
 from services.runtime import instrument, telemetry
+from services.screening.deadlines import Deadlines, open_line
 from services.screening.grouping import (
     DecisionTaken,
     GroupFile,
@@ -63,6 +64,7 @@ class ScreeningDesk:
         self.groups = tables["groups"]
         self.open = tables["open"]
         self.watermarks = tables["watermarks"]
+        self.deadlines = Deadlines(self.open)
         self.emit = emit
         self.tracer = telemetry.tracer("returns.screening")
 
@@ -87,16 +89,9 @@ class ScreeningDesk:
         await self.close_due(partition, self._advance_watermark(partition, record.arrived_at))
 
     async def close_due(self, partition: int, arrival_clock: datetime) -> None:
-        """Decide every open group of ``partition`` whose window ran out by ``arrival_clock``."""
-        due = []
-        for group_id, line in list(self.open.items()):
-            owner, due_at = line.decode().split(" ", 1)
-            if (
-                int(owner) == partition
-                and arrival_clock >= datetime.fromisoformat(due_at) + self.grace
-            ):
-                due.append((due_at, group_id))
-        for _, group_id in sorted(due):
+        """Decide every open group of ``partition`` whose window ran out by ``arrival_clock``,
+        earliest due first."""
+        for group_id in self.deadlines.due(partition, arrival_clock - self.grace):
             group = GroupFile.model_validate_json(self.groups[group_id])
             await self._first_decision(group, window_of(group, self.window, arrival_clock, False))
 
@@ -106,9 +101,9 @@ class ScreeningDesk:
             await self._first_decision(group, window_of(group, self.window, closed, True))
             return
         self.groups[group.group_id] = group.model_dump_json().encode()
-        self.open[group.group_id] = (
-            f"{group.partition} {group.due_at(self.window).isoformat()}".encode()
-        )
+        due_at = group.due_at(self.window)
+        self.open[group.group_id] = open_line(group.partition, due_at)
+        self.deadlines.opened(group.group_id, group.partition, due_at)
 
     async def _take_into(self, group: GroupFile, record: MemberRecord) -> None:
         if group.decided is None:
@@ -125,6 +120,7 @@ class ScreeningDesk:
             group.model_copy(update={"decided": decided}).model_dump_json().encode()
         )
         self.open.pop(group.group_id, None)
+        self.deadlines.closed(group.group_id)
 
     async def _redecide(self, group: GroupFile) -> None:
         assert group.decided is not None

@@ -123,6 +123,67 @@ def test_one_trace_follows_a_return_through_all_four_services(pipeline: Pipeline
     assert decide["attributes"]["returns.crossing"] == "ELP"
 
 
+def traceparent_of(headers: list[tuple[str, bytes]]) -> tuple[str, str]:
+    """The trace id and parent span id a record's ``traceparent`` header names, in the
+    form the span file writes them."""
+    value = dict(headers).get("traceparent")
+    assert value is not None, "a request was sent without a traceparent"
+    _, trace_id, span_id, _ = value.decode().split("-")
+    return f"0x{trace_id}", f"0x{span_id}"
+
+
+def chain_up(pipeline: Pipeline, span_id: str) -> list[dict[str, Any]]:
+    """The spans from `span_id` up to its trace's root, waiting for them to be written."""
+    deadline = time.monotonic() + 30
+    chain: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        by_id = {s["context"]["span_id"]: s for s in pipeline.spans()}
+        chain, at = [], span_id
+        while at in by_id:
+            chain.append(by_id[at])
+            at = by_id[at]["parent_id"]
+        if chain and chain[-1]["parent_id"] is None:
+            break
+        time.sleep(0.5)
+    return chain
+
+
+def test_each_groups_requests_continue_its_own_trace_back_to_its_submission(
+    pipeline: Pipeline,
+) -> None:
+    groups = {"G-TRACE-0101": "A400000101", "G-TRACE-0102": "A400000102"}
+    for group, case in groups.items():
+        submit(pipeline, group, case)
+    keys = {group.encode() for group in groups}
+    requests = read_topic(
+        pipeline.runtime.settings,
+        "legal-aid-requested",
+        until=lambda rs: keys <= {r.key for r in rs},
+        timeout=90,
+    )
+    requests += read_topic(pipeline.runtime.settings, "care-requested", timeout=2)
+    submitted = read_topic(
+        pipeline.runtime.settings, "person-returned", until=lambda rs: keys <= {r.key for r in rs}
+    )
+    trace_of_group: dict[str, set[str]] = {}
+    for record in (r for r in requests if r.key in keys):
+        trace_id, parent = traceparent_of(record.headers)
+        trace_of_group.setdefault(record.key.decode(), set()).add(trace_id)
+        chain = chain_up(pipeline, parent)
+        names = [span["name"] for span in chain]
+        assert names[0] == "notify.issue", names  # sent by the handling of its decision
+        assert {"placement.place", "screening.decide"} <= set(names), names
+        assert names[-1] == "intake.http.submit", names  # the root: its submission
+        assert {span["context"]["trace_id"] for span in chain} == {trace_id}
+    assert set(trace_of_group) == set(groups)
+    assert all(len(traces) == 1 for traces in trace_of_group.values()), trace_of_group
+    assert len({trace for traces in trace_of_group.values() for trace in traces}) == 2
+    # Each group's trace is the one its submission started.
+    assert keys <= {r.key for r in submitted}
+    for record in (r for r in submitted if r.key in keys):
+        assert {traceparent_of(record.headers)[0]} == trace_of_group[record.key.decode()]
+
+
 def test_personal_data_stays_out_of_logs_spans_and_metrics(pipeline: Pipeline) -> None:
     submit(
         pipeline,
