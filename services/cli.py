@@ -36,9 +36,14 @@ def topics() -> None:
     """Create or update every topic of infra/topics.toml (idempotent)."""
     from services.runtime.admin import ensure_topics
     from services.runtime.context import build_runtime
+    from services.runtime.settings import ConfigurationError
 
-    runtime = build_runtime()
-    changes = ensure_topics(runtime.settings, runtime.topology)
+    try:
+        runtime = build_runtime()
+        changes = ensure_topics(runtime.settings, runtime.topology)
+    except ConfigurationError as exc:
+        console.print(f"[red]returns topics: {exc}[/red]")
+        raise typer.Exit(2) from None
     table = Table("topic", "action", "detail")
     for change in changes:
         table.add_row(change.topic, change.action, change.detail)

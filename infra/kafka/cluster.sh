@@ -106,8 +106,11 @@ cmd_up() {
 }
 
 cmd_down() {
+  # All at once: a node stopped last, alone, would wait for a controller quorum that
+  # is gone, and be killed after 30 s.
   local n
-  for n in "${NODES[@]}"; do node "$n" down | sed "s/^/node $n: /"; done
+  for n in "${NODES[@]}"; do node "$n" down | sed "s/^/node $n: /" & done
+  wait
 }
 
 cmd_status() {

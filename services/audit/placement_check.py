@@ -25,6 +25,13 @@ day's count back too). A group never has two live placements, and a placement (o
 wait) that its group's live decision no longer bears out must be withdrawn: `findings`
 reports those still standing at the end of the log, or pending within the grace.
 
+Each `placed` and `placement-deferred` is judged against the decision it names
+(`causation_id`), the one placement acted on, not against the group's latest decision in
+log order: placement may act on a decision after a re-decision of the group is already
+on the log (a backlog after a broker restart), and handles the re-decision next. A
+placement or wait left standing on a decision no longer live is then noted, like one
+that a new decision calls to be withdrawn.
+
 Not re-derived: which waiting group a drain serves first (the bypass bound) and when
 a new local day let the queue move; see docs/adr/0007-audit-replay.md.
 """
@@ -86,7 +93,10 @@ class PlacementAuditor:
         self.mismatches: list[Mismatch] = []
         self._status_in_force: dict[str, datetime] = {}
         self._capacity_in_force: dict[str, datetime] = {}
-        self._accepted: dict[str, GroupRequest] = {}
+        self._accepted: dict[str, GroupRequest] = {}  # group -> its latest accepted request
+        self._requests: dict[str, GroupRequest] = {}  # accepted screened event id -> request
+        self._queued: dict[str, GroupRequest] = {}  # waiting group -> request it waits with
+        self._live: dict[str, Logged] = {}  # group -> its live decision
         self._decisions: dict[str, dict[str, _Decision]] = {}
         self._given: dict[str, _Given] = {}  # live placements
         self._departed: set[str] = set()
@@ -133,11 +143,46 @@ class PlacementAuditor:
         members = frozenset(member.case_id for member in data.members)
         chain = self._decisions.setdefault(data.group_id, {})
         chain[event.event_id] = _Decision(request is not None, members)
+        self._live[data.group_id] = event
         if request is None:
             self._accepted.pop(data.group_id, None)
         else:
             self._accepted[data.group_id] = request
+            self._requests[event.event_id] = request
         self._follow(event, data.group_id, request)
+
+    def _acted_on(self, event: Logged, group: str) -> GroupRequest | None:
+        """The accepted request placement acted on: the decision the event names.
+
+        An event whose cause is no decision of the group (a history written by hand)
+        is judged against the group's latest accepted decision.
+        """
+        cause = event.envelope.causation_id
+        named = self._requests.get(cause) if cause is not None else None
+        if named is not None and named.group_id == group:
+            return named
+        if cause is not None and cause in self._decisions.get(group, {}):
+            return None  # a decision of the group that does not accept it
+        return self._accepted.get(group)
+
+    def _forget_requests(self, group: str, placed_on: str) -> None:
+        """Drop the requests of the decisions up to the one a group was placed on.
+
+        Placement acts on a group's decisions in their order: none of its later events
+        names an earlier one. Later decisions (and the live one) are kept.
+        """
+        live = self._live.get(group)
+        for decision in self._decisions.get(group, {}):
+            if live is None or decision != live.event_id:
+                self._requests.pop(decision, None)
+            if decision == placed_on:
+                return
+
+    def _refollow(self, group: str) -> None:
+        """Note again whether the group's live decision bears out what it now holds."""
+        live = self._live.get(group)
+        if live is not None:
+            self._follow(live, group, self._requests.get(live.event_id))
 
     def _request(self, event: Logged, data: Screened) -> GroupRequest | None:
         """What placement is asked to place for an accepted decision, if it can be placed."""
@@ -199,7 +244,7 @@ class PlacementAuditor:
 
     def _deferred(self, event: Logged) -> None:
         data = cast(PlacementDeferred, event.data)
-        request = self._accepted.get(data.group_id)
+        request = self._acted_on(event, data.group_id)
         if data.group_id in self._given:
             return  # a deferral announced as the group was being placed
         if request is None:
@@ -208,6 +253,7 @@ class PlacementAuditor:
         home = self.reference.location_for_crossing(request.crossing).code
         queue = self._queues.setdefault(home, [])
         if data.group_id in queue:
+            self._queued[data.group_id] = request  # announced again, under a new decision
             return
         if data.location != home:
             self._report(event, findings.WRONG_LOCATION, f"deferred at {data.location}, not {home}")
@@ -221,11 +267,13 @@ class PlacementAuditor:
                 detail = f"recorded deferred ({data.reason}), the policy defers ({outcome.reason})"
                 self._report(event, findings.PLACEMENT_OUTCOME_DIFFERS, detail)
         queue.append(data.group_id)
+        self._queued[data.group_id] = request
+        self._refollow(data.group_id)
 
     def _placed(self, event: Logged) -> None:
         data = cast(Placed, event.data)
         state = self.states.get(data.location)
-        request = self._accepted.get(data.group_id)
+        request = self._acted_on(event, data.group_id)
         if data.group_id in self._given:
             detail = "the group already has a live placement"
             self._report(event, findings.GROUP_PLACED_TWICE, detail)
@@ -244,7 +292,7 @@ class PlacementAuditor:
             differences = self._checked(event, data, request, state)
         for category, detail in differences:
             self._report(event, category, detail)
-        self._apply(data, event)
+        self._apply(data, event, request)
 
     def _checked(
         self, event: Logged, data: Placed, request: GroupRequest, state: LocationState
@@ -303,16 +351,15 @@ class PlacementAuditor:
         """The local date the placement counts against, as the placement service counts it."""
         if data.deferred_since is None:
             return _first_day(request)
-        queue = [g for g in self._queues.get(home, []) if g in self._accepted]
-        head = self._accepted[queue[0]] if queue else request
+        queue = [g for g in self._queues.get(home, []) if g in self._queued]
+        head = self._queued[queue[0]] if queue else request
         return local_date(event.occurred_at, offset_of=head.returned_at)
 
     def _home_and_alternate(self, home: str) -> tuple[LocationState, LocationState | None]:
         state = self.states[home]
         return state, None if state.alternate is None else self.states[state.alternate]
 
-    def _apply(self, data: Placed, event: Logged) -> None:
-        request = self._accepted.get(data.group_id)
+    def _apply(self, data: Placed, event: Logged, request: GroupRequest | None) -> None:
         state = self.states[data.location]
         if data.shelter_id not in state.shelters:
             return
@@ -323,10 +370,14 @@ class PlacementAuditor:
             day = self._counting_day(event, data, request, home)
             if data.group_id in self._queues.get(home, []):
                 self._queues[home].remove(data.group_id)
-            del self._accepted[data.group_id]  # placed: only `_given` is needed from now on
+            self._queued.pop(data.group_id, None)
+            if self._accepted.get(data.group_id) == request:
+                del self._accepted[data.group_id]  # placed: only `_given` is needed from now on
+            self._forget_requests(data.group_id, request.screened_event_id)
         self.states[data.location] = with_placement(state, data.shelter_id, data.beds, day)
         members = frozenset(data.members)
         self._given[data.group_id] = _Given(data.location, data.shelter_id, data.beds, day, members)
+        self._refollow(data.group_id)
 
     def _withdrawn(self, event: Logged) -> None:
         data = cast(PlacementWithdrawn, event.data)
@@ -377,6 +428,7 @@ class PlacementAuditor:
         if data.beds_released != 0:
             return f"a group that was only waiting releases no beds, not {data.beds_released}"
         self._queues[home].remove(data.group_id)
+        self._queued.pop(data.group_id, None)
         return None
 
     def _home_queue(self, group: str) -> str | None:

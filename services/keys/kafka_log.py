@@ -38,7 +38,11 @@ class KafkaKeyLog:
         consumer = self._consumer_ready()
         if not self._partitions:
             return []
-        ends = consumer.end_offsets(self._partitions)
+        try:
+            ends = consumer.end_offsets(self._partitions)
+        except KafkaError:
+            consumer = self._reconnected(consumer)
+            ends = consumer.end_offsets(self._partitions)
         found: list[KeyRecord] = []
         deadline = time.monotonic() + READ_TIMEOUT
         while any(consumer.position(tp) < ends[tp] for tp in self._partitions):
@@ -76,6 +80,24 @@ class KafkaKeyLog:
             self._consumer.close()
         if self._producer is not None:
             self._producer.close()
+
+    def _reconnected(self, stale: Any) -> Any:
+        """A new consumer at the stale one's positions.
+
+        kafka-python 3 never learns again of a broker that was down when it last
+        refreshed its metadata: once that broker leads a partition again (the
+        controller moves leaders back to their preferred replica), every request
+        for the partition times out, for good. A new client bootstraps afresh.
+        """
+        positions = {tp: stale.position(tp) for tp in self._partitions}
+        stale.close()
+        self._consumer = None
+        self._partitions = []
+        consumer = self._consumer_ready()
+        for tp, offset in positions.items():
+            if tp in self._partitions:
+                consumer.seek(tp, offset)
+        return consumer
 
     def _consumer_ready(self) -> Any:
         if self._consumer is None:

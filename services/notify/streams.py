@@ -20,6 +20,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from services.runtime import instrument, telemetry
 from services.runtime.context import Runtime
+from services.runtime.replication import replication_factor
 from services.runtime.security import kafka_python_options
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,12 @@ def contract_topics(app: faust.App, runtime: Runtime, *names: str) -> faust.Topi
     )
 
 
-async def send_raw(topic: faust.TopicT, name: str, runtime: Runtime, value: bytes) -> Any:
-    """Send stored event bytes as they are, routed as `send_event` routes an envelope."""
+async def send_raw(
+    topic: faust.TopicT, name: str, runtime: Runtime, value: bytes, trace: str | None
+) -> Any:
+    """Send stored event bytes as they are, routed as `send_event` routes an envelope,
+    continuing the trace `trace` (the traceparent of the span that decided them: the
+    sending task runs for many events, so its own context belongs to none of them)."""
     document = json.loads(value)
     crossing = document["crossing"]
     route = runtime.router.route(
@@ -45,7 +50,10 @@ async def send_raw(topic: faust.TopicT, name: str, runtime: Runtime, value: byte
     )
     instrument.produced("notify", name, crossing)
     return await topic.send(
-        key=route.key, value=value, partition=route.partition, headers=telemetry.inject()
+        key=route.key,
+        value=value,
+        partition=route.partition,
+        headers=telemetry.continuing(trace),
     )
 
 
@@ -67,7 +75,7 @@ def declare_changelogs(app: faust.App, runtime: Runtime, tables: Iterable[str]) 
     """
     partitions = runtime.topology.lane_partitions
     wanted = {f"{app.conf.id}-{table}-changelog" for table in tables}
-    spec = {"num_partitions": partitions, "replication_factor": 1}
+    spec = {"num_partitions": partitions, "replication_factor": replication_factor()}
     admin = KafkaAdminClient(
         bootstrap_servers=runtime.settings.bootstrap_servers,
         client_id="returns-notify",
@@ -78,7 +86,10 @@ def declare_changelogs(app: faust.App, runtime: Runtime, tables: Iterable[str]) 
         if missing:
             topics = {name: {**spec, "configs": {"cleanup.policy": "compact"}} for name in missing}
             with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
-                admin.create_topics(topics, wait_for_metadata=True)
+                admin.create_topics(topics)
+            # Leaders for every partition; kafka-python's own wait (10 s) can be too
+            # short for a replicated topic on a busy cluster.
+            admin.wait_for_topics(list(missing), timeout_ms=60_000)
         deadline = time.monotonic() + 30
         while not wanted <= set(admin.list_topics()) and time.monotonic() < deadline:
             time.sleep(0.2)

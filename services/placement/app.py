@@ -12,6 +12,7 @@ A timer sends `CheckLocalDay` ticks to the owned unit partitions that have a que
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ import faust
 from services.placement.commands import CheckLocalDay, encode_command
 from services.placement.handlers import Emission
 from services.placement.inputs import INPUT_TOPICS, InputTranslator
-from services.placement.metrics import PlacementCounters, Rejection
+from services.placement.metrics import PlacementCounters, Rejection, export_location_figures
 from services.placement.routing import PlacementUnits, placement_units
 from services.placement.store import UnitStore
 from services.placement.web import OpsView, RecordRead, register_ops_routes
@@ -46,13 +47,15 @@ TICK_SECONDS = 5.0
 # short, since each unit has one writer and waits for it (faust's default is 60 s).
 SESSION_TIMEOUT_S = 10.0
 STATE_TABLE = "placement-state"
+# Opt-in, for measuring only: faust-streaming 0.15.3 does not hold exactly-once here (ADR 25).
+EXACTLY_ONCE_ENV = "RETURNS_EXACTLY_ONCE"
 # The unit state is one value rewritten by every command: roll changelog segments often
 # so that compaction keeps what a recovering worker reads close to one value per key.
 CHANGELOG_CONFIG = {"segment.ms": str(6 * 3600 * 1000)}
 
 
 def build_app(runtime: Runtime) -> faust.App:
-    app = create_app("placement", runtime, broker_session_timeout=SESSION_TIMEOUT_S)
+    app = create_app("placement", runtime, broker_session_timeout=SESSION_TIMEOUT_S, **_guarantee())
     units = placement_units(runtime.reference, runtime.topology)
     counters = PlacementCounters()
     commands = contract_topic(app, runtime, "placement-commands")
@@ -80,6 +83,16 @@ def build_app(runtime: Runtime) -> faust.App:
     register_ops_routes(app, ops, counters, _read_recorder(app, runtime))
     register_health(app, runtime)
     return app
+
+
+def _guarantee() -> dict[str, str]:
+    """faust's exactly-once mode, only when asked: it stalls placement (docs/adr/0025)."""
+    if os.environ.get(EXACTLY_ONCE_ENV, "").strip() == "1":
+        log.warning(
+            "%s=1: faust's exactly-once mode, for measuring only (ADR 25)", EXACTLY_ONCE_ENV
+        )
+        return {"processing_guarantee": "exactly_once"}
+    return {}
 
 
 def _read_recorder(app: faust.App, runtime: Runtime) -> RecordRead:
@@ -175,6 +188,7 @@ def _export_queues(store: UnitStore, units: PlacementUnits, partition: int) -> N
     now = datetime.now(UTC)
     for unit in units.units_on(partition):
         state = store.load(unit)
+        export_location_figures(state, now)
         for location, queue in state.queues.items():
             metrics.QUEUE_LENGTH.labels(location).set(len(queue))
             oldest = min((entry.deferred_since for entry in queue), default=None)

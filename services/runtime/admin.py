@@ -10,9 +10,14 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import TopicAlreadyExistsError
 
+from services.runtime.replication import replication_factor
 from services.runtime.security import ClientSecurity, kafka_python_options
 from services.runtime.settings import Settings
 from services.runtime.topology import Topology
+
+TOPICS_READY_TIMEOUT_MS = 60_000
+"""How long a created topic may take to have a leader for every partition. kafka-python
+waits 10 s by default; a replicated topic on a busy 3-node cluster took longer."""
 
 
 @dataclass(frozen=True)
@@ -48,14 +53,15 @@ def _ensure(admin: KafkaAdminClient, settings: Settings, topology: Topology) -> 
         if name not in existing:
             missing[name] = {
                 "num_partitions": layout.partitions,
-                "replication_factor": 1,
+                "replication_factor": replication_factor(),
                 "configs": layout.config,
             }
             changes.append(TopicChange(name, "created", f"{layout.partitions} partitions"))
     if missing:
         # A concurrent `make topics` may have created them first: same layout.
         with contextlib.suppress(TopicAlreadyExistsError):
-            admin.create_topics(missing, wait_for_metadata=True)
+            admin.create_topics(missing)
+        admin.wait_for_topics(list(missing), timeout_ms=TOPICS_READY_TIMEOUT_MS)
     for layout in topology.topics.values():
         name = settings.topic(layout.name)
         have = existing.get(name)
@@ -109,7 +115,7 @@ def ensure_changelogs(
         missing = {
             name: {
                 "num_partitions": partitions,
-                "replication_factor": 1,
+                "replication_factor": replication_factor(),
                 "configs": {"cleanup.policy": "compact", **config},
             }
             for name, (partitions, config) in changelogs.items()
@@ -117,7 +123,8 @@ def ensure_changelogs(
         }
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(missing, wait_for_metadata=True)
+                admin.create_topics(missing)
+            admin.wait_for_topics(list(missing), timeout_ms=TOPICS_READY_TIMEOUT_MS)
         return sorted(missing)
     finally:
         admin.close()

@@ -59,6 +59,13 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
         open_member=lambda raw: open_raw(raw, keys),
     )
     lock = asyncio.Lock()  # the member agent and the clock agent share the tables
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def rebuild_deadlines(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        # The tables now hold other partitions' groups too: the index is rebuilt from
+        # them, once they are recovered, on its next use.
+        desk.deadlines.forget()
+
     members_read = ordered_acks(app)
 
     @app.agent(source, name="screening-members")
@@ -120,7 +127,12 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
 
     @app.timer(interval=KEY_REFRESH_SECONDS)  # type: ignore[untyped-decorator]
     async def refresh_keys() -> None:
-        await asyncio.to_thread(keys.refresh)  # new keys, and erasures
+        # New keys, and erasures. A broker that is away must not stop the worker (a timer
+        # that raises crashes faust's app): the next round catches up.
+        try:
+            await asyncio.to_thread(keys.refresh)
+        except Exception as exc:
+            log.warning("the key topic could not be read (%s): retrying", type(exc).__name__)
 
     register_health(app, runtime)
     return app
