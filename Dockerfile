@@ -1,4 +1,5 @@
-# One image for every service: `returns run <service>` picks which.
+# One image for every service: `returns run <service>` picks which
+# (the console: `python -m services.console`).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,6 +15,8 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY schemas ./schemas
 COPY services ./services
 COPY infra/topics.toml ./infra/topics.toml
+# The console serves docs/asyncapi.yaml rendered, next to intake's OpenAPI.
+COPY docs ./docs
 RUN uv sync --frozen --no-dev
 
 # Services bind to all interfaces inside the container.

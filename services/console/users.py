@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import cast
 
 from services.console.roles import ROLES, Role
-from services.intake.auth import hash_token
+from services.intake.auth import hash_token, presented_token
 from services.runtime.settings import ConfigurationError
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 16384, 8, 1
@@ -100,9 +100,10 @@ class UserDirectory:
 
     def by_bearer(self, authorization: str | None) -> User | None:
         """The user whose token is in ``Authorization: Bearer <token>``; every hash compared."""
-        if not authorization or not authorization.startswith("Bearer "):
+        token = presented_token(authorization)  # the scheme name is case-insensitive
+        if token is None:
             return None
-        presented = hash_token(authorization.removeprefix("Bearer ").strip()).encode()
+        presented = hash_token(token).encode()
         found = None
         for user in self.users.values():
             if user.token_hash and hmac.compare_digest(presented, user.token_hash.encode()):

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from services.notify.metrics import count_delivery, expect_deliveries
 from services.notify.partners import PartnerSubscription
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ class Deliverer:
             headers={"User-Agent": "returns-notify"},
         )
         for partner_id, partner in self._partners.items():
+            expect_deliveries(partner_id)
             queue = self._queues[partner_id] = asyncio.Queue(maxsize=partner.queue_size)
             work = self._work(queue)
             self._workers.append(asyncio.create_task(work, name=f"deliver:{partner_id}"))
@@ -288,6 +290,7 @@ class Deliverer:
         return current or partner.secret
 
     async def _settle(self, job: _Job, outcome: Outcome) -> None:
+        count_delivery(outcome.partner_id, outcome.delivered)
         try:
             await self._on_outcome(outcome)
         except Exception as exc:

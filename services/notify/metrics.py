@@ -32,3 +32,20 @@ REPORTS = Counter(
     ["status", "outcome"],
     registry=REGISTRY,
 )
+WEBHOOK_DELIVERIES = Counter(
+    "returns_webhook_deliveries",
+    "Webhook deliveries settled, per partner id (a code from the partners file) and outcome: "
+    "delivered, or failed (every retry used, or an error that no retry can fix).",
+    ["partner", "outcome"],
+    registry=REGISTRY,
+)
+
+
+def expect_deliveries(partner_id: str) -> None:
+    """Start a partner's series at 0, so that its first failure is an increase too."""
+    for outcome in ("delivered", "failed"):
+        WEBHOOK_DELIVERIES.labels(partner_id, outcome)
+
+
+def count_delivery(partner_id: str, delivered: bool) -> None:
+    WEBHOOK_DELIVERIES.labels(partner_id, "delivered" if delivered else "failed").inc()

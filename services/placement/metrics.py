@@ -8,7 +8,13 @@ from __future__ import annotations
 import logging
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+
+from prometheus_client import Gauge
+
+from services.placement.records import LocationSnapshot, UnitState
+from services.runtime.metrics import REGISTRY, code
 
 log = logging.getLogger("services.placement")
 
@@ -82,3 +88,35 @@ class PlacementCounters:
             "duplicates_skipped": self.duplicates_skipped,
             "recent_rejections": [asdict(r) for r in self.recent_rejections],
         }
+
+
+LOCATION_DAILY_CAP = Gauge(
+    "returns_location_daily_cap",
+    "A location's daily reception cap (people), as placement applies it now.",
+    ["location"],
+    registry=REGISTRY,
+)
+LOCATION_PLACED_TODAY = Gauge(
+    "returns_location_placed_today",
+    "People placed at a location on its local date (what counts against the daily cap).",
+    ["location"],
+    registry=REGISTRY,
+)
+
+
+def export_location_figures(state: UnitState, now: datetime) -> None:
+    """Each location's cap and count today, the figures ``GET /v1/locations/{code}`` shows.
+
+    Read straight from the snapshot rather than through the ops view, which would render
+    the whole queue after every command; "today" is the location's local date all the same.
+    """
+    for location, snapshot in state.locations.items():
+        placed = snapshot.placements_by_date.get(_local_date(snapshot, now), 0)
+        LOCATION_DAILY_CAP.labels(code(location)).set(snapshot.daily_cap)
+        LOCATION_PLACED_TODAY.labels(code(location)).set(placed)
+
+
+def _local_date(location: LocationSnapshot, now: datetime) -> date:
+    """As the ops view counts it: the offset last seen on a group returned there, else UTC."""
+    offset = location.utc_offset_minutes
+    return now.astimezone(UTC if offset is None else timezone(timedelta(minutes=offset))).date()

@@ -23,6 +23,7 @@ from services.runtime import instrument, metrics, telemetry
 from services.runtime.context import Runtime
 from services.runtime.faust_internals import ConsumerView, require_internals
 from services.runtime.logs import logging_config
+from services.runtime.replication import replication_factor
 from services.runtime.security import faust_options
 
 VERSION = "0.1.0"
@@ -36,7 +37,7 @@ def create_app(service: str, runtime: Runtime, **overrides: Any) -> faust.App:
         "broker": [f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
         "store": "memory://",
         "topic_partitions": runtime.topology.lane_partitions,
-        "topic_replication_factor": 1,
+        "topic_replication_factor": replication_factor(),
         "topic_disable_leader": True,
         "key_serializer": "raw",
         "value_serializer": "raw",
@@ -123,14 +124,21 @@ def register_health(app: faust.App, runtime: Runtime | None = None) -> None:
 
 
 def _update_lag(app: faust.App, runtime: Runtime) -> None:
-    """Per owned partition: the broker's high-water mark minus the next offset to read."""
+    """Per owned partition: the broker's high-water mark minus the next offset to read.
+
+    The label sets of partitions this worker no longer owns are removed: after a
+    rebalance only a partition's new owner reports it, and a revoked partition's last
+    value cannot linger as a lag that nobody works off.
+    """
     consumer = cast(Any, app.consumer)
     view = ConsumerView(consumer)
     service = app.conf.id.rsplit("returns-", 1)[-1]
+    owned: set[tuple[str, str]] = set()
     for tp in consumer.assignment():
         topic = tp.topic.removeprefix(runtime.settings.topic_prefix)
         if topic not in runtime.topology.topics:
             continue
+        owned.add((topic, str(tp.partition)))
         highwater = _highwater(consumer, tp)
         if highwater is None:
             continue
@@ -138,6 +146,17 @@ def _update_lag(app: faust.App, runtime: Runtime) -> None:
         behind = highwater - (read + 1 if read is not None else 0)
         lane = runtime.topology.lane_of_partition(tp.partition) or "none"
         metrics.CONSUMER_LAG.labels(service, topic, str(tp.partition), lane).set(max(behind, 0))
+    _forget_lag_not_owned(service, owned)
+
+
+def _forget_lag_not_owned(service: str, owned: set[tuple[str, str]]) -> None:
+    for family in metrics.CONSUMER_LAG.collect():
+        for sample in family.samples:
+            labels = sample.labels
+            if labels["service"] == service and (labels["topic"], labels["partition"]) not in owned:
+                metrics.CONSUMER_LAG.remove(
+                    service, labels["topic"], labels["partition"], labels["lane"]
+                )
 
 
 def _highwater(consumer: Any, tp: Any) -> int | None:

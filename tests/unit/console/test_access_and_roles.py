@@ -66,6 +66,7 @@ def test_the_users_file_gives_each_user_a_role_and_locations(tmp_path: Path) -> 
     assert users.by_password("ana", "pw-beto") is None
     assert users.by_password("nobody", "pw-ana") is None
     assert users.by_bearer("Bearer tok-ana") == ana
+    assert users.by_bearer("bearer tok-ana") == ana  # the scheme name is case-insensitive
     assert users.by_bearer("Bearer tok-beto") is None
     beto = users.users["beto"]
     assert beto.may_act_on("CJS")

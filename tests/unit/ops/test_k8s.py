@@ -14,11 +14,15 @@ from typing import Any
 import pytest
 
 from schemas.registry import TOPICS
-from services.runtime import faust_app
+from services.console import app as console_app
+from services.console import routes as console_routes
+from services.console.config import CONSOLE_PORT, ConsoleConfig
+from services.runtime import acls, faust_app
 from services.runtime.settings import DEFAULT_WEB_PORTS
 from services.runtime.topology import load_topology
 
 ROOT = Path(__file__).resolve().parents[3]
+DOCKERFILE = ROOT / "Dockerfile"
 K8S = ROOT / "infra" / "k8s"
 TOPICS_FILE = ROOT / "infra" / "topics.toml"
 SERVICES = tuple(DEFAULT_WEB_PORTS)
@@ -207,10 +211,75 @@ def test_services_that_seal_or_open_personal_data_share_the_key_file(
     deployments = of_kind(base, "Deployment")
     users = [
         service
-        for service in SERVICES
+        for service in (*SERVICES, "console")
         if any("services.keys" in p.read_text() for p in (ROOT / "services" / service).glob("*.py"))
     ]
+    assert "console" in users  # it opens sealed personal data for legal aid and auditors
     assert users, "some service seals personal data"
     for service in users:
         pod = deployments[f"returns-{service}"]["spec"]["template"]["spec"]
         assert kek_folder in mounted(pod), service
+
+
+def env_of(deployment: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container(deployment)["env"] if "value" in e}
+
+
+def test_the_console_runs_as_one_replica_and_never_two(base: list[dict[str, Any]]) -> None:
+    console = of_kind(base, "Deployment")["returns-console"]
+    assert console["spec"]["replicas"] == 1  # sessions live in its memory
+    assert console["spec"]["strategy"] == {"type": "Recreate"}  # not two even in a rollout
+    targets = {s["spec"]["scaleTargetRef"]["name"] for s in of_kind(base, "ScaledObject").values()}
+    assert "returns-console" not in targets
+    assert "returns-console" in of_kind(base, "PodDisruptionBudget")
+    operations = (ROOT / "docs" / "OPERATIONS.md").read_text()
+    assert "one replica" in operations
+
+
+def test_the_console_is_started_probed_and_scraped_where_it_listens(
+    base: list[dict[str, Any]],
+) -> None:
+    console = of_kind(base, "Deployment")["returns-console"]
+    worker = container(console)
+    assert worker["command"] == ["python", "-m", "services.console"]
+    assert (ROOT / "services" / "console" / "__main__.py").is_file()
+    assert worker["ports"] == [{"name": "http", "containerPort": CONSOLE_PORT}]
+    assert env_of(console)["RETURNS_CONSOLE_PORT"] == str(CONSOLE_PORT)
+    routes = inspect.getsource(console_routes)
+    assert '@routes.get("/readyz")' in routes
+    assert '@routes.get("/healthz")' in routes
+    assert worker["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert worker["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    annotations = console["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(CONSOLE_PORT)
+    assert 'add_get("/metrics"' in inspect.getsource(console_app.build_app)
+
+
+def test_the_console_reads_the_services_through_their_services(
+    base: list[dict[str, Any]],
+) -> None:
+    env = env_of(of_kind(base, "Deployment")["returns-console"])
+    services = of_kind(base, "Service")
+    for service in ("placement", "notify", "intake"):
+        url = env[f"RETURNS_CONSOLE_{service.upper()}_URL"]
+        assert url == f"http://returns-{service}:{DEFAULT_WEB_PORTS[service]}"
+        assert (
+            services[f"returns-{service}"]["spec"]["ports"][0]["port"]
+            == (DEFAULT_WEB_PORTS[service])
+        )
+    assert env["KAFKA_SASL_USERNAME"] == acls.CONSOLE  # the principal its ACLs are for
+
+
+def test_the_image_carries_the_asyncapi_document_the_console_serves() -> None:
+    copies = [
+        line.split() for line in DOCKERFILE.read_text().splitlines() if line.startswith("COPY")
+    ]
+    workdir = next(
+        line.split()[1]
+        for line in DOCKERFILE.read_text().splitlines()
+        if line.startswith("WORKDIR")
+    )
+    in_repo = ConsoleConfig().asyncapi_file.relative_to(ROOT)
+    assert (ROOT / in_repo).is_file()
+    assert ["COPY", in_repo.parts[0], f"./{in_repo.parts[0]}"] in copies  # docs/ -> /app/docs
+    assert workdir == "/app"  # REPO_ROOT in the image: services/ sits under it

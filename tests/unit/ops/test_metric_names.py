@@ -90,6 +90,9 @@ def test_the_dashboard_reads_only_exported_metrics(exported: set[str]) -> None:
         "returns_consumer_lag",
         "returns_queue_length",
         "returns_event_age_seconds_bucket",
+        "returns_location_daily_cap",
+        "returns_location_placed_today",
+        "returns_webhook_deliveries_total",
     } <= used
 
 
@@ -132,7 +135,8 @@ def test_the_alerts_cover_what_ops_must_hear_about() -> None:
     assert "lane" in rules["ReturnsConsumerLagGrowing"]["expr"]  # per crossing
     assert "returns_queue_oldest_wait_seconds" in reads["ReturnsGroupWaitingLong"]
     assert "notification-failed" in rules["ReturnsWebhookDeliveriesFailing"]["expr"]
-    assert "notification-delivered" in rules["ReturnsPartnersDown"]["expr"]
+    assert "returns_webhook_deliveries_total" in reads["ReturnsPartnerDown"]
+    assert "by (partner)" in rules["ReturnsPartnerDown"]["expr"]  # per partner
     assert reads["ReturnsServiceDown"] == {"up"}
     assert "returns_verify_mismatches" in reads["ReturnsVerifyMismatches"]
     assert all(rule["labels"]["severity"] in ("warning", "critical") for rule in rules.values())
