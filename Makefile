@@ -12,6 +12,7 @@ VENV           := .venv
 PY             := $(VENV)/bin/python
 KAFKA          := infra/kafka/kafka.sh
 SECURE_KAFKA   := infra/kafka/secure.sh
+CLUSTER_KAFKA  := infra/kafka/cluster.sh
 SECURE_DIR     := $(WORK)/secure
 
 .PHONY: help
@@ -44,6 +45,14 @@ kafka-up: venv ## Start the local single-node Kafka broker (KRaft), wait until i
 .PHONY: kafka-down
 kafka-down: ## Stop the local broker (its data stays for the next start)
 	@$(KAFKA) down
+
+.PHONY: kafka-cluster-up
+kafka-cluster-up: venv ## Start a local 3-broker KRaft cluster on 127.0.0.1:19092-19094 (replication 3, min ISR 2)
+	@$(CLUSTER_KAFKA) up
+
+.PHONY: kafka-cluster-down
+kafka-cluster-down: ## Stop the 3-broker cluster (its data stays in .work/kafka/cluster)
+	@$(CLUSTER_KAFKA) down
 
 .PHONY: kafka-logs
 kafka-logs: ## Follow the local broker's log
@@ -92,11 +101,17 @@ test: venv kafka-jars kek ## Run the test suite (starts its own broker unless KA
 
 .PHONY: test-unit
 test-unit: venv ## Run only the tests that need no broker
-	@$(VENV)/bin/pytest -m "not kafka and not fuzz" $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest -m "not kafka and not fuzz and not chaos" $(PYTEST_ARGS)
 
 .PHONY: fuzz
 fuzz: venv kafka-jars kek ## 10,000+ generated hostile inputs at a live intake (HTTP and returns-inbound): counts, 0 5xx
 	@$(VENV)/bin/pytest -m fuzz tests/fuzz -s $(PYTEST_ARGS)
+
+.PHONY: chaos
+chaos: venv kafka-jars kek ## Faults on fresh stacks (kills, broker restarts, partner outage, slow partner): .work/chaos/table.md
+	@rm -f $(WORK)/chaos/table.md
+	@$(VENV)/bin/pytest -m chaos tests/chaos -s $(PYTEST_ARGS); status=$$?; \
+	  echo; cat $(WORK)/chaos/table.md 2>/dev/null; exit $$status
 
 .PHONY: lint
 lint: venv ## ruff, mypy, the JSON Schema and AsyncAPI drift checks, alert rules, k8s manifests
@@ -136,6 +151,8 @@ tokens: venv ## Make development tokens for intake and console users (.work/run/
 .PHONY: bench
 bench: kafka-up topics ## Benchmarks (medians, ratios to a plain kafka-python baseline in the same run)
 	@$(PY) -m bench.ratio
+	@$(PY) bench/screening_desk.py
+	@$(PY) bench/observed.py
 	@$(PY) -m bench.intake_screening
 	@$(PY) -m bench.notify_delivery
 	@$(PY) bench/replay.py
@@ -149,9 +166,17 @@ bench-families: kafka-up ## 1,000 families submitted 0-24 h late in random order
 bench-replay: kafka-up ## verify's rate next to plain kafka-python reading the same topics
 	@$(PY) bench/replay.py
 
+.PHONY: month
+month: venv kafka-jars kek ## A month compressed into minutes (returns, INM, shelters, partners) and its resources report in .work/month/
+	@$(PY) -m bench.simulated_month $(MONTH_ARGS)
+
 .PHONY: bench-ratio
 bench-ratio: kafka-up ## The pipeline's sustained rate over a raw aiokafka relay's, p50/p95/p99 at 200/s, RSS
 	@$(PY) -m bench.ratio $(BENCH_ARGS)
+
+.PHONY: bench-state
+bench-state: kafka-up ## State of 100,000 groups: restart-to-ready per service, changelog sizes before/after compaction
+	@$(PY) -m bench.state_recovery $(BENCH_ARGS)
 
 .PHONY: bench-pipeline
 bench-pipeline: kafka-up ## All four services under a rate ladder: end-to-end p50/p95, highest sustained rate
