@@ -134,59 +134,44 @@ def after_report(
 ) -> TrackedRequest:
     """`tracked` with `status` applied."""
     stage: RequestStage = status
-    return TrackedRequest(
-        event_id=tracked.event_id,
-        partition=tracked.partition,
-        crossing=tracked.crossing,
-        issued_at=tracked.issued_at,
-        request=tracked.request,
-        stage=stage,
-        ended=tracked.ended,
-        applied={**tracked.applied, status: report},
-        overdue=tracked.overdue,
-    )
+    return _changed(tracked, stage=stage, applied={**tracked.applied, status: report})
 
 
 def ended_as(tracked: TrackedRequest, ending: Ending) -> TrackedRequest:
-    return TrackedRequest(
-        event_id=tracked.event_id,
-        partition=tracked.partition,
-        crossing=tracked.crossing,
-        issued_at=tracked.issued_at,
-        request=tracked.request,
-        stage=tracked.stage,
-        ended=ending,
-        applied=tracked.applied,
-        overdue=tracked.overdue,
-    )
+    return _changed(tracked, ended=ending)
 
 
 def marked_overdue(tracked: TrackedRequest) -> TrackedRequest:
-    return TrackedRequest(
-        event_id=tracked.event_id,
-        partition=tracked.partition,
-        crossing=tracked.crossing,
-        issued_at=tracked.issued_at,
-        request=tracked.request,
-        stage=tracked.stage,
-        ended=tracked.ended,
-        applied=tracked.applied,
-        overdue=True,
-    )
+    return _changed(tracked, overdue=True)
 
 
 def with_request(tracked: TrackedRequest, request: LegalAidRequested) -> TrackedRequest:
     """`tracked` after an amendment of its request."""
+    return _changed(tracked, request=request)
+
+
+def _changed(
+    tracked: TrackedRequest,
+    *,
+    request: LegalAidRequested | None = None,
+    stage: RequestStage | None = None,
+    ended: Ending | None = None,
+    applied: dict[str, AppliedReport] | None = None,
+    overdue: bool | None = None,
+) -> TrackedRequest:
+    """`tracked` with the fields given changed and every other one, its trace included,
+    kept (typed, where `model_copy(update=...)` would take any string)."""
     return TrackedRequest(
         event_id=tracked.event_id,
         partition=tracked.partition,
         crossing=tracked.crossing,
         issued_at=tracked.issued_at,
-        request=request,
-        stage=tracked.stage,
-        ended=tracked.ended,
-        applied=tracked.applied,
-        overdue=tracked.overdue,
+        request=tracked.request if request is None else request,
+        stage=tracked.stage if stage is None else stage,
+        ended=tracked.ended if ended is None else ended,
+        applied=tracked.applied if applied is None else applied,
+        overdue=tracked.overdue if overdue is None else overdue,
+        trace=tracked.trace,
     )
 
 

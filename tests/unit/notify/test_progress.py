@@ -18,6 +18,7 @@ from services.notify.progress import (
     not_accepted_in_time,
     pending_deadlines,
     time_problem,
+    with_request,
 )
 from services.notify.requests import legal_aid_for_referral
 from services.reference import load_reference
@@ -130,3 +131,22 @@ def test_past_due_without_first_contact_is_overdue_and_first_contact_ends_it() -
     closed = after_report(contacted, "closed", applied(120))
     assert not closed.held
     assert not becomes_overdue(tracked("accepted", "first_contact"), due)
+
+
+def test_every_change_of_a_tracked_request_keeps_its_trace() -> None:
+    trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    one = TrackedRequest(
+        event_id="req-1",
+        partition=3,
+        crossing="ELP",
+        issued_at=ISSUED,
+        request=interview(),
+        trace=trace,
+    )
+    changed = (
+        after_report(one, "accepted", applied(1)),
+        ended_as(one, "withdrawn"),
+        marked_overdue(one),
+        with_request(one, one.request),
+    )
+    assert [c.trace for c in changed] == [trace] * 4
