@@ -110,7 +110,8 @@ fuzz: venv kafka-jars kek ## 10,000+ generated hostile inputs at a live intake (
 .PHONY: chaos
 chaos: venv kafka-jars kek ## Faults on fresh stacks (kills, broker restarts, partner outage, slow partner): .work/chaos/table.md
 	@rm -f $(WORK)/chaos/table.md
-	@$(VENV)/bin/pytest -m chaos tests/chaos -s $(PYTEST_ARGS); status=$$?; \
+	@$(VENV)/bin/pytest -m chaos tests/chaos tests/integration/test_family_unity.py \
+	  tests/integration/test_placement_broker_restart.py -s $(PYTEST_ARGS); status=$$?; \
 	  echo; cat $(WORK)/chaos/table.md 2>/dev/null; exit $$status
 
 .PHONY: lint

@@ -91,6 +91,7 @@ def test_late_out_of_order_families_under_random_keys_get_one_decision_each(
         assert decision.window.closed_by == "complete"
 
 
+@pytest.mark.chaos  # a fault run (73 s): `make chaos`, not `make test`
 def test_families_stay_whole_when_intake_and_screening_are_killed_mid_burst(
     runtime: Runtime, start_service: StartService
 ) -> None:

@@ -79,6 +79,7 @@ PLACEMENT_TOPICS = (
 )
 
 
+@pytest.mark.chaos  # a fault run: `make chaos`, not `make test`
 def test_a_broker_restart_mid_burst_leaves_every_placement_as_the_policy_decides(
     kafka: BrokerInfo, runtime: Runtime, start_service: StartService
 ) -> None:
