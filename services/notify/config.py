@@ -36,7 +36,7 @@ from services.notify.deadlines import DeadlinePolicy
 from services.notify.delivery import Backoff, Timeouts
 from services.notify.directory import PartnerDirectory
 from services.notify.partners import PartnerConfigError, PartnerSubscription
-from services.runtime.settings import ConfigurationError
+from services.runtime.settings import ConfigurationError, positive_number
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,7 @@ class NotifyConfig:
         problems: list[str] = []
 
         def seconds(name: str, default: float) -> float:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                value = -1.0
-            if value <= 0:
-                problems.append(f"{name} must be a positive number of seconds (got {raw!r})")
-                return default
-            return value
+            return positive_number(env, name, default, problems, " of seconds")
 
         attempts = env.get("RETURNS_NOTIFY_MAX_ATTEMPTS") or None
         if attempts is not None and (not attempts.isdigit() or int(attempts) < 1):

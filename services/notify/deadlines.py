@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from schemas.requests import Priority, Purpose
-from services.runtime.settings import ConfigurationError
+from services.runtime.settings import ConfigurationError, positive_number
 
 INTERVIEW_DUE_WITHIN = timedelta(hours=24)
 """A non-refoulement interview is due this long after the group's return (the contract's)."""
@@ -49,17 +49,7 @@ class DeadlinePolicy:
         problems: list[str] = []
 
         def read(name: str, default: timedelta, unit: timedelta) -> timedelta:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                value = -1.0
-            if value <= 0:
-                problems.append(f"{name} must be a positive number (got {raw!r})")
-                return default
-            return unit * value
+            return unit * positive_number(env, name, default / unit, problems)
 
         hour, minute = timedelta(hours=1), timedelta(minutes=1)
         policy = cls(

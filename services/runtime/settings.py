@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,24 @@ DEFAULT_WEB_PORTS = {"intake": 8080, "screening": 8081, "placement": 8082, "noti
 
 class ConfigurationError(ValueError):
     """A setting or configuration file is wrong; the message names the fix."""
+
+
+def positive_number(
+    env: Mapping[str, str], name: str, default: float, problems: list[str], unit: str = ""
+) -> float:
+    """`name`'s value as a positive number, `default` when unset; a bad value is added to
+    `problems` (so that a service names every bad setting at once) and gives `default`."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        problems.append(f"{name} must be a positive number{unit} (got {raw!r})")
+        return default
+    return value
 
 
 def _env(name: str, default: str) -> str:
