@@ -1,11 +1,11 @@
 """Re-checking every placement decision against the state replayed from the log.
 
-The state is rebuilt exactly as the placement service builds it: seeded from the
-reference data (`initial_states`), then `location-status-changed`, `capacity-updated`
-and `shelter-departed` applied in log order (a status or capacity older than the one in
-force is ignored, as is a departure of a group not placed at that shelter), and each
-recorded `placed` applied as it comes. Before a `placed` event is applied, it is checked
-against that state:
+The state is rebuilt exactly as the placement service builds it, through the same fold
+(`services.placement.fold.evolve`): seeded from the reference data (`initial_states`),
+then `location-status-changed`, `capacity-updated` and `shelter-departed` applied in log
+order (a status or capacity older than the one in force is ignored, as is a departure of
+a group not placed at that shelter), and each recorded `placed` applied as it comes.
+Before a `placed` event is applied, it is checked against that state:
 
 - the group was accepted, and is placed whole, once, at its crossing's designated
   location, or rerouted with transport to its alternate while that was suspended;
@@ -47,18 +47,17 @@ from schemas.status import CapacityUpdated, LocationStatusChanged, ShelterDepart
 from services.audit import findings
 from services.audit.events import Logged
 from services.audit.findings import Mismatch, Pending
-from services.placement.policy import Placement, place_group, shelter_with_most_free_beds
-from services.placement.state import (
-    GroupRequest,
-    LocationState,
-    initial_states,
-    local_date,
-    with_capacity,
-    with_departure,
-    with_placement,
-    with_status,
-    with_withdrawal,
+from services.placement.fold import (
+    BedsSet,
+    Change,
+    Left,
+    Received,
+    StatusSet,
+    TakenBack,
+    evolve,
 )
+from services.placement.policy import Placement, place_group, shelter_with_most_free_beds
+from services.placement.state import GroupRequest, LocationState, initial_states, local_date
 from services.reference import Reference
 
 Difference = tuple[str, str]
@@ -91,8 +90,6 @@ class PlacementAuditor:
         self.reference = reference
         self.states: dict[str, LocationState] = initial_states(reference)
         self.mismatches: list[Mismatch] = []
-        self._status_in_force: dict[str, datetime] = {}
-        self._capacity_in_force: dict[str, datetime] = {}
         self._accepted: dict[str, GroupRequest] = {}  # group -> its latest accepted request
         self._requests: dict[str, GroupRequest] = {}  # accepted screened event id -> request
         self._queued: dict[str, GroupRequest] = {}  # waiting group -> request it waits with
@@ -209,25 +206,21 @@ class PlacementAuditor:
         else:
             self._unfollowed.pop(group, None)
 
+    def _evolve(self, location: str, change: Change) -> None:
+        """Apply `change` as the writer does (`fold.evolve`: a stale one changes nothing)."""
+        self.states[location] = evolve(self.states[location], change)
+
     def _status(self, event: Logged) -> None:
         data = cast(LocationStatusChanged, event.data)
-        in_force = self._status_in_force.get(data.location)
-        if data.location not in self.states or (in_force and data.effective_at < in_force):
-            return
-        self._status_in_force[data.location] = data.effective_at
-        state = self.states[data.location]
-        self.states[data.location] = with_status(state, data.security_level, data.daily_cap)
+        if data.location in self.states:
+            change = StatusSet(data.security_level, data.daily_cap, data.effective_at)
+            self._evolve(data.location, change)
 
     def _capacity(self, event: Logged) -> None:
         data = cast(CapacityUpdated, event.data)
         state = self.states.get(data.location)
-        in_force = self._capacity_in_force.get(data.shelter_id)
-        if state is None or data.shelter_id not in state.shelters:
-            return
-        if in_force is not None and data.effective_at < in_force:
-            return
-        self._capacity_in_force[data.shelter_id] = data.effective_at
-        self.states[data.location] = with_capacity(state, data.shelter_id, data.beds)
+        if state is not None and data.shelter_id in state.shelters:
+            self._evolve(data.location, BedsSet(data.shelter_id, data.beds, data.effective_at))
 
     def _departure(self, event: Logged) -> None:
         data = cast(ShelterDeparted, event.data)
@@ -239,8 +232,7 @@ class PlacementAuditor:
         self._departed.add(data.group_id)
         del self._given[data.group_id]
         self._unfollowed.pop(data.group_id, None)  # gone: nothing left to withdraw
-        state = self.states[given.location]
-        self.states[given.location] = with_departure(state, given.shelter_id, given.beds)
+        self._evolve(given.location, Left(given.shelter_id, given.beds))
 
     def _deferred(self, event: Logged) -> None:
         data = cast(PlacementDeferred, event.data)
@@ -374,7 +366,7 @@ class PlacementAuditor:
             if self._accepted.get(data.group_id) == request:
                 del self._accepted[data.group_id]  # placed: only `_given` is needed from now on
             self._forget_requests(data.group_id, request.screened_event_id)
-        self.states[data.location] = with_placement(state, data.shelter_id, data.beds, day)
+        self._evolve(data.location, Received(data.shelter_id, data.beds, day))
         members = frozenset(data.members)
         self._given[data.group_id] = _Given(data.location, data.shelter_id, data.beds, day, members)
         self._refollow(data.group_id)
@@ -412,12 +404,11 @@ class PlacementAuditor:
             data.beds_released,
         ):
             return f"the group has {given.beds} bed(s) at {given.location}/{given.shelter_id}"
-        state = self.states[given.location]
         if data.reason == "GROUP_CHANGED":  # placed again whole: counted again then
-            state = with_withdrawal(state, given.shelter_id, given.beds, given.day)
+            change: Change = TakenBack(given.shelter_id, given.beds, given.day)
         else:
-            state = with_departure(state, given.shelter_id, given.beds)
-        self.states[given.location] = state
+            change = Left(given.shelter_id, given.beds)
+        self._evolve(given.location, change)
         del self._given[data.group_id]
         return None
 

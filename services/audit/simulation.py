@@ -26,9 +26,10 @@ from services.placement.commands import (
     WithdrawGroup,
 )
 from services.placement.handlers import decide
-from services.placement.records import GroupRecord, UnitState, seed_unit
+from services.placement.records import GroupRecord
 from services.placement.routing import PlacementUnits, anchor_of
 from services.placement.state import GroupRequest
+from services.placement.store import UnitStore
 from services.reference import Reference
 
 PRODUCER = "placement-sim/0.1.0"
@@ -36,11 +37,14 @@ PRODUCER = "placement-sim/0.1.0"
 
 @dataclass
 class PlacementSimulator:
-    """Every unit's state and every group's record, changed by one call per input event."""
+    """Every unit's state and every group's record, changed by one call per input event.
+
+    They live as the writer keeps them, in a `UnitStore`, over a plain dict for a table.
+    """
 
     reference: Reference
     units: PlacementUnits = field(init=False)
-    states: dict[str, UnitState] = field(init=False)
+    store: UnitStore = field(init=False)
     groups: dict[str, GroupRecord] = field(default_factory=dict)
     offset: int = 0
 
@@ -49,10 +53,7 @@ class PlacementSimulator:
             loc.code: anchor_of(self.reference, loc.code) for loc in self.reference.locations
         }
         self.units = PlacementUnits(by_location, dict.fromkeys(set(by_location.values()), 0))
-        self.states = {
-            unit: seed_unit(self.reference, unit, self.units.locations_of(unit))
-            for unit in self.units.partition_by_unit
-        }
+        self.store = UnitStore({}, self.reference, self.units)
 
     def accept(
         self, request: GroupRequest, now: datetime, supersedes: str | None = None
@@ -140,8 +141,8 @@ class PlacementSimulator:
     def new_day(self, now: datetime) -> list[Envelope[Any]]:
         """The wall-clock tick: each unit with a queue retries it on a new local date."""
         out: list[Envelope[Any]] = []
-        for unit, state in sorted(self.states.items()):
-            if state.queues:
+        for unit in sorted(self.units.partition_by_unit):
+            if self.store.load(unit).waiting:
                 out += self._run(CheckLocalDay(unit=unit, issued_at=now))
         return out
 
@@ -150,8 +151,9 @@ class PlacementSimulator:
 
     def _run(self, command: Command) -> list[Envelope[Any]]:
         self.offset += 1
-        state = self.states[command.unit]
-        outcome = decide(command, state, self.offset, self.groups.get, PRODUCER)
-        self.states[command.unit] = outcome.state
+        state = self.store.load(command.unit)
+        queues = self.store.queues(state).locations
+        outcome = decide(command, state, queues, self.offset, self.groups.get, PRODUCER)
+        self.store.save(outcome, state)
         self.groups.update((record.group_id, record) for record in outcome.records)
         return [emission.envelope for emission in outcome.emissions]

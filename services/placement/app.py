@@ -67,6 +67,13 @@ def build_app(runtime: Runtime) -> faust.App:
         extra_topic_configs=CHANGELOG_CONFIG,
     )
     store = UnitStore(table, runtime.reference, units)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def rebuild_queues(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        # Other units' records may be here now: each unit's queues are built again from
+        # the recovered table on its next use (docs/adr/0029).
+        store.forget()
+
     translator = InputTranslator(runtime.reference, units)
     for name in INPUT_TOPICS:
         _input_agent(app, runtime, name, translator, commands, counters)
@@ -187,11 +194,12 @@ def _export_queues(store: UnitStore, units: PlacementUnits, partition: int) -> N
     """Queue length and oldest wait per location, as gauges."""
     now = datetime.now(UTC)
     for unit in units.units_on(partition):
-        state = store.load(unit)
-        export_location_figures(state, now)
-        for location, queue in state.queues.items():
+        view = store.view(unit)
+        export_location_figures(view.state, now)
+        for location, queue in view.queues.locations.items():
             metrics.QUEUE_LENGTH.labels(location).set(len(queue))
-            oldest = min((entry.deferred_since for entry in queue), default=None)
+            head = queue.head  # the longest waiting: the queue is in arrival order
+            oldest = None if head is None else head.waits.deferred_since
             wait = (now - oldest).total_seconds() if oldest is not None else 0.0
             metrics.QUEUE_OLDEST.labels(location).set(max(wait, 0.0))
 
@@ -208,7 +216,7 @@ def _tick_timer(
             if tp.topic != commands.get_topic_name():
                 continue
             for unit in units.units_on(tp.partition):
-                if store.load(unit).queues:  # a unit with nobody waiting has nothing to retry
+                if store.load(unit).waiting:  # a unit with nobody waiting has nothing to retry
                     tick = CheckLocalDay(unit=unit, issued_at=now)
                     await commands.send(
                         key=unit.encode(), value=encode_command(tick), partition=tp.partition

@@ -9,7 +9,8 @@ crash decides the same way and emits the same bytes.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -21,6 +22,10 @@ class _Command(BaseModel):
 
     unit: str
     issued_at: AwareDatetime
+
+    def at(self, moment: datetime) -> Self:
+        """This command, issued at `moment` instead (see `handlers._in_unit_order`)."""
+        return self.model_copy(update={"issued_at": moment})
 
 
 class PlaceGroup(_Command):

@@ -13,7 +13,7 @@ from datetime import datetime
 from schemas.decisions import Placed, PlacementDeferred, PlacementWithdrawn
 from schemas.envelope import Envelope, event_id_for, make_envelope
 from services.placement.policy import Placement
-from services.placement.records import WaitingEntry
+from services.placement.records import GroupRecord
 from services.placement.state import GroupRequest
 
 
@@ -47,24 +47,25 @@ def placed_event(
 
 
 def deferred_event(
-    entry: WaitingEntry, position: int, producer: str, at: datetime
+    entry: GroupRecord, position: int, producer: str, at: datetime
 ) -> Envelope[PlacementDeferred]:
     """`placement-deferred` for a group waiting at `position` of its location's queue."""
+    wait = entry.waits
     return make_envelope(
         PlacementDeferred(
             group_id=entry.group_id,
-            location=entry.location,
-            reason=entry.reason,
-            deferred_since=entry.deferred_since,
+            location=entry.home,
+            reason=wait.reason,
+            deferred_since=wait.deferred_since,
             beds=entry.beds,
             members=list(entry.members),
             queue_position=position,
         ),
-        event_id=event_id_for("placement-deferred", entry.screened_event_id, entry.reason),
+        event_id=event_id_for("placement-deferred", entry.screened_event_id, wait.reason),
         producer=producer,
         correlation_id=entry.group_id,
         causation_id=entry.screened_event_id,
-        crossing=entry.crossing,
+        crossing=wait.crossing,
         occurred_at=at,
     )
 

@@ -8,7 +8,8 @@ broker's acknowledgement, then writes the group records and, last, the unit stat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from services.placement.commands import (
@@ -20,16 +21,12 @@ from services.placement.commands import (
     SetShelterCapacity,
     WithdrawGroup,
 )
+from services.placement.fold import BedsSet, Left, StatusSet, evolve, stale
 from services.placement.metrics import Rejection
+from services.placement.queues import LocationQueue
 from services.placement.records import GroupRecord, UnitState
 from services.placement.redecisions import redecide, withdraw
-from services.placement.state import (
-    GroupRequest,
-    local_date,
-    with_capacity,
-    with_departure,
-    with_status,
-)
+from services.placement.state import GroupRequest, local_date
 from services.placement.work import (
     Emission,
     GroupLookup,
@@ -37,6 +34,7 @@ from services.placement.work import (
     drain,
     place_arrival,
     report_deferrals,
+    waiting_counts,
 )
 
 __all__ = ["Emission", "GroupLookup", "Outcome", "decide"]
@@ -44,7 +42,11 @@ __all__ = ["Emission", "GroupLookup", "Outcome", "decide"]
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of one command. `state` is the input state itself when nothing changed."""
+    """The result of one command. `state` is the input state itself when nothing changed.
+
+    `queues`: the queues the command changed or drained, to install in the in-memory
+    index once the command's writes are in the table.
+    """
 
     state: UnitState
     records: tuple[GroupRecord, ...] = ()
@@ -52,12 +54,22 @@ class Outcome:
     rejections: tuple[Rejection, ...] = ()
     duplicate: bool = False
     changed: bool = False
+    queues: Mapping[str, LocationQueue] = field(default_factory=dict)
 
 
 def decide(
-    command: Command, state: UnitState, offset: int, lookup: GroupLookup, producer: str
+    command: Command,
+    state: UnitState,
+    queues: Mapping[str, LocationQueue],
+    offset: int,
+    lookup: GroupLookup,
+    producer: str,
 ) -> Outcome:
-    """Apply `command`, read at `offset` of the unit's partition, to the unit `state`."""
+    """Apply `command`, read at `offset` of the unit's partition, to the unit `state`.
+
+    `queues` are the unit's queues as of `state` (left untouched); `lookup` finds the
+    other groups' records.
+    """
     command = _in_unit_order(command, state)
     work = Work(
         command,
@@ -65,7 +77,8 @@ def decide(
         producer,
         lookup,
         dict(state.locations),
-        {code: list(queue) for code, queue in state.queues.items() if queue},
+        {code: queue for code, queue in queues.items() if queue.groups},
+        state.next_sequence,
     )
     if isinstance(command, PlaceGroup):
         _place_group(work, command)
@@ -95,7 +108,7 @@ def _in_unit_order(command: Command, state: UnitState) -> Command:
     at = command.issued_at.replace(microsecond=command.issued_at.microsecond // 1000 * 1000)
     if state.last_event_at is not None and at <= state.last_event_at:
         at = state.last_event_at + timedelta(milliseconds=1)
-    return command if at == command.issued_at else command.model_copy(update={"issued_at": at})
+    return command if at == command.issued_at else command.at(at)
 
 
 def _place_group(work: Work, command: PlaceGroup) -> None:
@@ -118,31 +131,22 @@ def _place_group(work: Work, command: PlaceGroup) -> None:
 
 
 def _set_status(work: Work, command: SetLocationStatus) -> None:
-    snapshot = work.locations[command.location]
-    if snapshot.status_effective_at and command.effective_at < snapshot.status_effective_at:
-        work.rejections.append(_stale(command.event_id, "location-status-changed", snapshot.code))
+    location = work.locations[command.location]
+    change = StatusSet(command.security_level, command.daily_cap, command.effective_at)
+    if stale(location, change):
+        work.rejections.append(_stale(command.event_id, "location-status-changed", location.code))
         return
-    state = with_status(snapshot.to_state(), command.security_level, command.daily_cap)
-    work.store(state)
-    work.locations[snapshot.code] = work.locations[snapshot.code].model_copy(
-        update={"status_effective_at": command.effective_at}
-    )
+    work.store(evolve(location, change))
     drain(work, list(work.queues))
 
 
 def _set_capacity(work: Work, command: SetShelterCapacity) -> None:
-    snapshot = work.locations[command.location]
-    shelter = snapshot.shelters[command.shelter_id]
-    if shelter.capacity_effective_at and command.effective_at < shelter.capacity_effective_at:
-        work.rejections.append(_stale(command.event_id, "capacity-updated", snapshot.code))
+    location = work.locations[command.location]
+    change = BedsSet(command.shelter_id, command.beds, command.effective_at)
+    if stale(location, change):
+        work.rejections.append(_stale(command.event_id, "capacity-updated", location.code))
         return
-    work.store(with_capacity(snapshot.to_state(), command.shelter_id, command.beds))
-    updated = work.locations[snapshot.code]
-    shelters = dict(updated.shelters)
-    shelters[command.shelter_id] = shelters[command.shelter_id].model_copy(
-        update={"capacity_effective_at": command.effective_at}
-    )
-    work.locations[snapshot.code] = updated.model_copy(update={"shelters": shelters})
+    work.store(evolve(location, change))
     drain(work, list(work.queues))
 
 
@@ -159,41 +163,44 @@ def _release_beds(work: Work, command: ReleaseBeds) -> None:
         detail = f"group {command.group_id} was placed at {record.shelter_id}"
         work.rejections.append(_departure_rejection(command, "DEPARTURE_SHELTER_MISMATCH", detail))
         return
-    state = work.locations[command.location].to_state()
-    work.store(with_departure(state, command.shelter_id, record.beds))
-    work.records.append(
-        record.model_copy(update={"status": "departed", "written_offset": work.offset})
-    )
+    location = work.locations[command.location]
+    work.store(evolve(location, Left(command.shelter_id, record.beds)))
+    work.put(record.ended("departed", work.offset))
     drain(work, list(work.queues))
 
 
 def _new_local_day(work: Work, command: CheckLocalDay) -> list[str]:
     """Locations with a queue whose local date is not the one of their last retry."""
     due = []
-    for code, queue in work.queues.items():
-        today = local_date(command.issued_at, offset_of=queue[0].returned_at)
+    for code in list(work.queues):
+        queue = work.queue(code)
+        if not queue:
+            continue
+        today = local_date(command.issued_at, offset_of=queue[0].waits.returned_at)
         if work.locations[code].drained_on != today:
             due.append(code)
     return due
 
 
 def _outcome(work: Work, before: UnitState) -> Outcome:
-    after = before.model_copy(
-        update={
-            "locations": work.locations,
-            "queues": {code: tuple(queue) for code, queue in work.queues.items() if queue},
-        }
+    changed_locations = {
+        code: state for code, state in work.locations.items() if state != before.locations[code]
+    }
+    after = before.with_locations(changed_locations).with_waiting(
+        waiting_counts(work.queues, work.copied)
     )
-    if work.emissions:
-        after = after.model_copy(update={"last_event_at": work.command.issued_at})
+    after = replace(after, next_sequence=work.next_sequence)
     changed = bool(work.records or work.emissions) or after != before
+    at = work.command.issued_at if work.emissions else None
+    drained = {code: work.queues[code] for code in work.copied}
     return Outcome(
-        state=after.model_copy(update={"applied_offset": work.offset}) if changed else before,
-        records=tuple(work.records),
+        state=after.applied(work.offset, work.next_sequence, at) if changed else before,
+        records=tuple(work.records.values()),
         emissions=tuple(work.emissions),
         rejections=tuple(work.rejections),
         duplicate=work.duplicate,
         changed=changed,
+        queues=drained,
     )
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from prometheus_client import Gauge
 
-from services.placement.records import LocationSnapshot, UnitState
+from services.placement.records import UnitState
+from services.placement.state import LocationState
 from services.runtime.metrics import REGISTRY, code
 
 log = logging.getLogger("services.placement")
@@ -116,7 +117,7 @@ def export_location_figures(state: UnitState, now: datetime) -> None:
         LOCATION_PLACED_TODAY.labels(code(location)).set(placed)
 
 
-def _local_date(location: LocationSnapshot, now: datetime) -> date:
+def _local_date(location: LocationState, now: datetime) -> date:
     """As the ops view counts it: the offset last seen on a group returned there, else UTC."""
     offset = location.utc_offset_minutes
     return now.astimezone(UTC if offset is None else timezone(timedelta(minutes=offset))).date()

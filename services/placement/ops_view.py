@@ -6,15 +6,18 @@ appear (ops act on them); names, health or any other personal data never do.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from services.placement.records import LocationSnapshot, UnitState, WaitingEntry
+from services.placement.records import GroupRecord
+from services.placement.state import LocationState
+from services.placement.store import UnitView
 
 UNPLACEABLE = "GROUP_EXCEEDS_LARGEST_SHELTER"
 
 
-def location_view(state: UnitState, code: str, now: datetime) -> dict[str, Any]:
+def location_view(state: UnitView, code: str, now: datetime) -> dict[str, Any]:
     """Status, today's cap and count, free beds per shelter, the queue and who cannot be placed."""
     location = state.locations[code]
     today = now.astimezone(_clock_of(location)).date()
@@ -39,7 +42,7 @@ def location_view(state: UnitState, code: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def _shelters(location: LocationSnapshot) -> list[dict[str, Any]]:
+def _shelters(location: LocationState) -> list[dict[str, Any]]:
     return [
         {
             "shelter_id": shelter_id,
@@ -52,8 +55,8 @@ def _shelters(location: LocationSnapshot) -> list[dict[str, Any]]:
     ]
 
 
-def _queue_view(queue: tuple[WaitingEntry, ...], now: datetime) -> dict[str, Any]:
-    oldest = min((entry.deferred_since for entry in queue), default=None)
+def _queue_view(queue: Sequence[GroupRecord], now: datetime) -> dict[str, Any]:
+    oldest = min((entry.waits.deferred_since for entry in queue), default=None)
     return {
         "queue_length": len(queue),
         "oldest_waiting_since": _iso(oldest),
@@ -65,8 +68,8 @@ def _queue_view(queue: tuple[WaitingEntry, ...], now: datetime) -> dict[str, Any
                 "position": position,
                 "group_id": entry.group_id,
                 "beds": entry.beds,
-                "reason": entry.reason,
-                "deferred_since": _iso(entry.deferred_since),
+                "reason": entry.waits.reason,
+                "deferred_since": _iso(entry.waits.deferred_since),
             }
             for position, entry in enumerate(queue, start=1)
         ],
@@ -74,15 +77,15 @@ def _queue_view(queue: tuple[WaitingEntry, ...], now: datetime) -> dict[str, Any
             {
                 "group_id": entry.group_id,
                 "beds": entry.beds,
-                "deferred_since": _iso(entry.deferred_since),
+                "deferred_since": _iso(entry.waits.deferred_since),
             }
             for entry in queue
-            if entry.reason == UNPLACEABLE
+            if entry.waits.reason == UNPLACEABLE
         ],
     }
 
 
-def _clock_of(location: LocationSnapshot) -> timezone:
+def _clock_of(location: LocationState) -> timezone:
     """The location's UTC offset as last seen on a group returned there (UTC before any)."""
     if location.utc_offset_minutes is None:
         return UTC

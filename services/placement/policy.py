@@ -17,10 +17,11 @@ placed there as things stand, so no wait for the cap would help), then the daily
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from schemas.decisions import DeferralReason
 from services.placement.state import (
@@ -98,11 +99,16 @@ def place_group(
 def _attempt(
     request: GroupRequest, home: LocationState, alternate: LocationState | None, today: date
 ) -> Placement | _Refusal:
+    return _attempt_beds(request.beds, home, alternate, today)
+
+
+def _attempt_beds(
+    beds: int, home: LocationState, alternate: LocationState | None, today: date
+) -> Placement | _Refusal:
     if alternate is not None and alternate.code != home.alternate:
         raise ValueError(f"{alternate.code} is not the alternate of {home.code}")
     if home.security_level != "suspended":
-        return _attempt_at(home, request.beds, today)
-    beds = request.beds
+        return _attempt_at(home, beds, today)
     if _exceeds_every_shelter(home, beds) and (
         alternate is None or _exceeds_every_shelter(alternate, beds)
     ):
@@ -186,46 +192,207 @@ def drain_queue(
     Call it after every event that could let a group in (arrival, status change, new beds,
     departure, new local day). With one alternate for two homes (MTY for NLD and MAM),
     drain one home, then the other with the alternate state the first returned.
+    The writer runs the same rules through `drain_in_order`, on its own queue entries.
     """
-    placed: list[PlacedGroup] = []
-    waiting: list[WaitingGroup] = []
-    unplaceable: list[WaitingGroup] = []
-    passable: list[int] = []  # positions in `waiting` of groups that later groups may pass
-    held_by: DeferralReason | None = None  # set once nobody further back may be placed
-    for group in queue:
-        outcome = _attempt(group.request, home, alternate, today)
+    drained = drain_in_order(queue, home, alternate, today, max_bypasses=max_bypasses)
+    placed_at = dict(drained.placed)
+    waiting = tuple(
+        replace(
+            group,
+            reason=drained.reasons.get(n, group.reason),
+            bypassed=drained.bypassed.get(n, group.bypassed),
+        )
+        for n, group in enumerate(queue)
+        if n not in placed_at
+    )
+    placed = tuple(PlacedGroup(queue[n], placement) for n, placement in drained.placed)
+    unplaceable = tuple(w for w in waiting if w.reason == "GROUP_EXCEEDS_LARGEST_SHELTER")
+    return QueueOutcome(placed, waiting, unplaceable, drained.home, drained.alternate)
+
+
+class Queued(Protocol):
+    """What the drain reads of a waiting group."""
+
+    @property
+    def beds(self) -> int: ...
+
+    @property
+    def reason(self) -> DeferralReason: ...
+
+    @property
+    def bypassed(self) -> int: ...
+
+
+Q = TypeVar("Q", bound=Queued)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What a drain that stopped placing left behind it, for the next drain to skip.
+
+    Every group with `after < sequence <= upto` has the reason `reasons[its beds]`: once
+    nobody further back may be placed, a group's reason depends only on its size and the
+    (no longer changing) states. A later drain held by then, whose states give the same
+    reasons for these sizes, leaves those groups exactly as they are, so it need not
+    visit them. Kept in memory only; anything else that changes such a group drops it.
+    """
+
+    after: int
+    upto: int
+    reasons: Mapping[int, DeferralReason]
+
+
+@dataclass(frozen=True)
+class Drained:
+    """The result of one `drain_in_order`, by position in the queue it was given.
+
+    `placed`: (position, placement) in placement order. `reasons` and `bypassed`: the new
+    reason or bypass count of each group not placed whose value changed. `home` and
+    `alternate`: the states with every placement applied. `settled`: see `Settled`.
+    """
+
+    placed: tuple[tuple[int, Placement], ...]
+    reasons: Mapping[int, DeferralReason]
+    bypassed: Mapping[int, int]
+    home: LocationState
+    alternate: LocationState | None
+    settled: Settled | None
+
+
+def drain_in_order(
+    queue: Sequence[Q],
+    home: LocationState,
+    alternate: LocationState | None,
+    today: date,
+    settled: Settled | None = None,
+    sequence_of: Callable[[Q], int] | None = None,
+    max_bypasses: int = MAX_BYPASSES,
+) -> Drained:
+    """The rules of `drain_queue`, touching only the groups whose reason or count changes.
+
+    States change only when a group is placed, so between two placements an attempt's
+    outcome depends on the group's size alone and is computed once per size. Once
+    nobody further back may be placed, the groups of `settled` (whose positions
+    `sequence_of` tells) are skipped when their reasons still hold.
+    """
+    drain = _Drain(queue, home, alternate, today, max_bypasses)
+    n = 0
+    while n < len(queue):
+        if (
+            settled is not None
+            and sequence_of is not None
+            and drain.held_by is not None
+            and settled.after < sequence_of(queue[n]) <= settled.upto
+        ):
+            if drain.still_holds(settled):
+                drain.carry(settled)
+                n = bisect_right(queue, settled.upto, lo=n, key=sequence_of)
+                continue
+            settled = None
+        drain.visit(n, queue[n])
+        n += 1
+    done = None
+    held_at = drain.held_at
+    if held_at is not None and sequence_of is not None and held_at < len(queue) - 1:
+        after, upto = sequence_of(queue[held_at]), sequence_of(queue[-1])
+        done = Settled(after, upto, drain.frozen_reasons())
+    return Drained(
+        tuple(drain.placed), drain.reasons, drain.bypassed, drain.home, drain.alternate, done
+    )
+
+
+class _Drain:
+    """One drain in progress: the states so far and what changed, by position."""
+
+    def __init__(
+        self,
+        queue: Sequence[Queued],
+        home: LocationState,
+        alternate: LocationState | None,
+        today: date,
+        max_bypasses: int,
+    ) -> None:
+        self.queue = queue
+        self.home = home
+        self.alternate = alternate
+        self.today = today
+        self.max_bypasses = max_bypasses
+        self.placed: list[tuple[int, Placement]] = []
+        self.reasons: dict[int, DeferralReason] = {}
+        self.bypassed: dict[int, int] = {}
+        self.passable: list[int] = []  # positions of groups that later groups may pass
+        self.held_by: DeferralReason | None = None  # set once nobody further back is placed
+        self.held_at: int | None = None
+        self.carried: dict[int, DeferralReason] = {}
+        self.sizes_behind: set[int] = set()
+        self._outcomes: dict[int, Placement | _Refusal] = {}  # by size, until a placement
+
+    def attempt(self, beds: int) -> Placement | _Refusal:
+        outcome = self._outcomes.get(beds)
+        if outcome is None:
+            outcome = _attempt_beds(beds, self.home, self.alternate, self.today)
+            self._outcomes[beds] = outcome
+        return outcome
+
+    def visit(self, n: int, group: Queued) -> None:
+        outcome = self.attempt(group.beds)
         if isinstance(outcome, _Refusal) and outcome.cause == "never":
-            waiting.append(replace(group, reason=outcome.reason))
-            unplaceable.append(waiting[-1])
-        elif held_by is not None:
-            reason = outcome.reason if isinstance(outcome, _Refusal) else held_by
-            waiting.append(replace(group, reason=reason))
+            if self.held_by is not None:
+                self.sizes_behind.add(group.beds)
+            self._reason(n, group, outcome.reason)
+        elif self.held_by is not None:
+            self.sizes_behind.add(group.beds)
+            self._reason(
+                n, group, outcome.reason if isinstance(outcome, _Refusal) else self.held_by
+            )
         elif isinstance(outcome, Placement):
-            home, alternate = _applied(outcome, home, alternate, today)
-            placed.append(PlacedGroup(group, outcome))
-            held_by = _count_bypass(waiting, passable, max_bypasses)
+            self.home, self.alternate = _applied(outcome, self.home, self.alternate, self.today)
+            self._outcomes = {}
+            self.placed.append((n, outcome))
+            self._count_bypass()
+            if self.held_by is not None:
+                self.held_at = n
         else:
-            waiting.append(replace(group, reason=outcome.reason))
+            self._reason(n, group, outcome.reason)
             if outcome.cause == "cap" or (
-                outcome.cause == "beds" and group.bypassed >= max_bypasses
+                outcome.cause == "beds" and group.bypassed >= self.max_bypasses
             ):
-                held_by = outcome.reason
+                self.held_by, self.held_at = outcome.reason, n
             elif outcome.cause == "beds":
-                passable.append(len(waiting) - 1)
-    return QueueOutcome(tuple(placed), tuple(waiting), tuple(unplaceable), home, alternate)
+                self.passable.append(n)
 
+    def _reason(self, n: int, group: Queued, reason: DeferralReason) -> None:
+        if reason != group.reason:
+            self.reasons[n] = reason
+        else:
+            self.reasons.pop(n, None)
 
-def _count_bypass(
-    waiting: list[WaitingGroup], passable: list[int], max_bypasses: int
-) -> DeferralReason | None:
-    """Count one more pass for each group waiting for beds; a reason once beds are kept."""
-    held_by: DeferralReason | None = None
-    for position in passable:
-        passed = replace(waiting[position], bypassed=waiting[position].bypassed + 1)
-        waiting[position] = passed
-        if held_by is None and passed.bypassed >= max_bypasses:
-            held_by = passed.reason
-    return held_by
+    def _count_bypass(self) -> None:
+        """Count one more pass for each group waiting for beds; hold once beds are kept."""
+        for n in self.passable:
+            count = self.bypassed.get(n, self.queue[n].bypassed) + 1
+            self.bypassed[n] = count
+            if self.held_by is None and count >= self.max_bypasses:
+                self.held_by = self.reasons.get(n, self.queue[n].reason)
+
+    def frozen(self, beds: int) -> DeferralReason:
+        """The reason a group of `beds` gets from here on, nobody further back being placed."""
+        outcome = self.attempt(beds)
+        if isinstance(outcome, _Refusal):
+            return outcome.reason
+        assert self.held_by is not None  # only asked once the drain holds
+        return self.held_by
+
+    def still_holds(self, settled: Settled) -> bool:
+        return all(self.frozen(beds) == r for beds, r in settled.reasons.items())
+
+    def carry(self, settled: Settled) -> None:
+        self.carried.update(settled.reasons)
+
+    def frozen_reasons(self) -> dict[int, DeferralReason]:
+        """The reason of each size of group behind the hold, visited or carried."""
+        sizes = self.sizes_behind | set(self.carried)
+        return {beds: self.frozen(beds) for beds in sorted(sizes)}
 
 
 def _applied(

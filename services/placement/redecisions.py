@@ -14,12 +14,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from schemas.decisions import PlacementWithdrawn, WithdrawalReason
 from services.placement.commands import PlaceGroup, WithdrawGroup
 from services.placement.events import withdrawn_event
+from services.placement.fold import Left, TakenBack, evolve
 from services.placement.metrics import Rejection
 from services.placement.records import GroupRecord
-from services.placement.state import GroupRequest, with_departure, with_withdrawal
+from services.placement.state import GroupRequest
 from services.placement.work import (
     Emission,
     Work,
@@ -36,8 +39,8 @@ def redecide(work: Work, command: PlaceGroup, before: GroupRecord, request: Grou
         _update_wait(work, before, request)
     elif before.status == "placed" and set(before.members) == set(request.members):
         # The same people (a corrected detail): they keep their beds under the new decision.
-        update = {"screened_event_id": request.screened_event_id, "written_offset": work.offset}
-        _remember(work, before.model_copy(update=update), before.screened_event_id)
+        following = before.following(request.screened_event_id, work.offset)
+        _remember(work, following, before.screened_event_id)
     elif before.status == "placed":
         _release(work, before, request.screened_event_id, command.crossing, "GROUP_CHANGED")
         place_arrival(work, request, command.location)
@@ -75,31 +78,32 @@ def withdraw(work: Work, command: WithdrawGroup) -> None:
     else:
         _leave_queue(work, before, command)
         drain(work, [before.home])
-    ended = before.model_copy(update={"status": "withdrawn"})
+    ended = before.ended("withdrawn", work.offset)
     _remember(work, ended, command.screened_event_id, command.supersedes)
 
 
 def _update_wait(work: Work, before: GroupRecord, request: GroupRequest) -> None:
     """The group's queue entry takes the new members, keeping its turn; then the queue is tried."""
-    queue = work.queues.get(before.home, [])
-    position = next((n for n, e in enumerate(queue) if e.group_id == request.group_id), None)
-    if position is None:
+    entry = _entry(work, before)
+    if entry is None:
         place_arrival(work, request, before.home)  # a record without its entry: start afresh
         return
-    queue[position] = queue[position].model_copy(
-        update={
-            "crossing": request.crossing,
-            "members": request.members,
-            "beds": request.beds,
-            "returned_at": request.returned_at,
-            "screened_event_id": request.screened_event_id,
-        }
-    )
+    wait = replace(entry.waits, crossing=request.crossing, returned_at=request.returned_at)
     if set(request.members) != set(before.members):
         # Announced again, under the new decision, with its new members if it still waits.
-        queue[position] = queue[position].model_copy(update={"reported": ()})
-    work.records.append(record(work, request, before.home, "waiting"))
+        wait = replace(wait, reported=())
+    work.writable(before.home).settled = None  # its size may change: the next drain sees all
+    work.put(record(work, request, before.home, "waiting", before=entry, wait=wait))
     drain(work, [before.home])
+
+
+def _entry(work: Work, before: GroupRecord) -> GroupRecord | None:
+    """The group's entry in its home's queue, if it is there."""
+    if before.wait is None:
+        return None
+    queue = work.queues.get(before.home)
+    n = None if queue is None else queue.position(before.group_id, before.wait.sequence)
+    return None if queue is None or n is None else queue.groups[n]
 
 
 def _release(
@@ -108,12 +112,12 @@ def _release(
     """Free a placed group's beds (and its day's count when it is placed again)."""
     assert before.location is not None  # a placed group's record names its shelter
     assert before.shelter_id is not None
-    state = work.locations[before.location].to_state()
+    location = work.locations[before.location]
     if reason == "GROUP_CHANGED" and before.counted_on is not None:
-        state = with_withdrawal(state, before.shelter_id, before.beds, before.counted_on)
+        change: Left | TakenBack = TakenBack(before.shelter_id, before.beds, before.counted_on)
     else:
-        state = with_departure(state, before.shelter_id, before.beds)
-    work.store(state)
+        change = Left(before.shelter_id, before.beds)
+    work.store(evolve(location, change))
     withdrawal = PlacementWithdrawn(
         group_id=before.group_id,
         location=before.location,
@@ -128,9 +132,7 @@ def _release(
 
 
 def _leave_queue(work: Work, before: GroupRecord, command: WithdrawGroup) -> None:
-    queue = work.queues.get(before.home, [])
-    entry = next((e for e in queue if e.group_id == before.group_id), None)
-    work.queues[before.home] = [e for e in queue if e.group_id != before.group_id]
+    entry = work.leave(before)
     withdrawal = PlacementWithdrawn(
         group_id=before.group_id,
         location=before.home,
@@ -151,6 +153,4 @@ def _emit(work: Work, withdrawal: PlacementWithdrawn, crossing: str) -> None:
 
 def _remember(work: Work, before: GroupRecord, *decisions: str | None) -> None:
     """Keep `before` with `decisions` known, so that their repeats are duplicates."""
-    known = decisions_after(before, *decisions)
-    update = {"decisions": known, "written_offset": work.offset}
-    work.records.append(before.model_copy(update=update))
+    work.put(before.knowing(decisions_after(before, *decisions), work.offset))

@@ -24,6 +24,8 @@ class ShelterState:
     beds: int
     occupied: int
     serves: ShelterServes = "families_and_adults"
+    capacity_effective_at: datetime | None = None
+    """When the beds in force were reported: an older report is stale (see `fold`)."""
 
     @property
     def free(self) -> int:
@@ -38,7 +40,13 @@ class ShelterState:
 
 @dataclass(frozen=True)
 class LocationState:
-    """One location: status, daily reception cap, people received per local date, shelters."""
+    """One location: status, daily reception cap, people received per local date, shelters.
+
+    The same value serves the policy, the writer's table and the audit's replay. The last
+    three fields are the writer's bookkeeping: when the status in force was set, the local
+    date of the last retry of the queue, and the UTC offset of the last group returned
+    here (the location's clock, for ops).
+    """
 
     code: str
     security_level: SecurityLevel
@@ -46,10 +54,39 @@ class LocationState:
     placements_by_date: Mapping[date, int]
     shelters: Mapping[str, ShelterState]
     alternate: str | None = None
+    status_effective_at: datetime | None = None
+    drained_on: date | None = None
+    utc_offset_minutes: int | None = None
 
     def placements_on(self, day: date) -> int:
         """People received here on the local date `day` (counted against the daily cap)."""
         return self.placements_by_date.get(day, 0)
+
+    def drained(self, day: date) -> LocationState:
+        """This location, its queue last retried on the local date `day`."""
+        return self if self.drained_on == day else replace(self, drained_on=day)
+
+    def clock_of(self, moment: datetime) -> LocationState:
+        """This location, its clock taken from `moment` (a group returned here)."""
+        offset = moment.utcoffset()
+        minutes = None if offset is None else int(offset.total_seconds() // 60)
+        return (
+            self
+            if minutes == self.utc_offset_minutes
+            else replace(self, utc_offset_minutes=minutes)
+        )
+
+    def keeping(self, days: int) -> LocationState:
+        """This location with the counts of only its latest `days` local dates."""
+        if len(self.placements_by_date) <= days:
+            return self
+        kept = sorted(self.placements_by_date)[-days:]
+        return replace(self, placements_by_date={day: self.placements_by_date[day] for day in kept})
+
+    def with_shelters(self, fresh: Mapping[str, ShelterState]) -> LocationState:
+        """This location plus the shelters of `fresh` it does not know yet (new reference data)."""
+        missing = {k: v for k, v in fresh.items() if k not in self.shelters}
+        return replace(self, shelters={**self.shelters, **missing}) if missing else self
 
 
 @dataclass(frozen=True)
@@ -84,6 +121,10 @@ class WaitingGroup:
     deferred_since: datetime
     reason: DeferralReason
     bypassed: int = 0
+
+    @property
+    def beds(self) -> int:
+        return self.request.beds
 
 
 def local_date(moment: datetime, offset_of: datetime | None = None) -> date:
@@ -161,6 +202,17 @@ def with_status(
     if daily_cap < 0:
         raise ValueError(f"a daily reception cap cannot be {daily_cap}")
     return replace(state, security_level=security_level, daily_cap=daily_cap)
+
+
+def status_set_at(state: LocationState, effective_at: datetime) -> LocationState:
+    """The state with `effective_at` as the time of the status in force."""
+    return replace(state, status_effective_at=effective_at)
+
+
+def capacity_set_at(state: LocationState, shelter_id: str, effective_at: datetime) -> LocationState:
+    """The state with `effective_at` as the time of `shelter_id`'s beds in force."""
+    shelter = replace(_shelter(state, shelter_id), capacity_effective_at=effective_at)
+    return replace(state, shelters={**state.shelters, shelter_id: shelter})
 
 
 def initial_states(reference: Reference) -> dict[str, LocationState]:

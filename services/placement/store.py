@@ -1,30 +1,59 @@
 """The writer's table, read and written through one small seam (a mapping of str to bytes).
 
-The app passes its faust table; tests pass a dict. Writes happen only in the writer
-agent, while it processes the unit's partition (faust sends each to that changelog
-partition, in order): the group records first, the unit state last, so a crash leaves
-either the whole command or a prefix that `applied_offset` shows to be incomplete.
+The app passes its faust table; tests and the audit's simulator pass a dict. Writes
+happen only in the writer agent, while it processes the unit's partition (faust sends
+each to that changelog partition, in order): the group records first, the unit value
+last, so a crash leaves either the whole command or a prefix that `applied_offset` shows
+to be incomplete. The queues are an in-memory index over the records (`queues`), built
+on a unit's first use and kept in step by `save`.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, replace
+
+from pydantic import ValidationError
 
 from services.placement.handlers import GroupLookup, Outcome
+from services.placement.legacy import LegacyEntry, read_legacy_unit
+from services.placement.queues import LocationQueue, UnitQueues
 from services.placement.records import (
+    GROUP_CODEC,
+    UNIT_CODEC,
     GroupRecord,
     UnitState,
     group_key,
+    group_prefix,
     seed_unit,
     unit_key,
-    with_seeded,
 )
 from services.placement.routing import PlacementUnits
+from services.placement.state import LocationState
 from services.reference import Reference
 
 
+@dataclass(frozen=True)
+class UnitView:
+    """A unit as last applied: its small state and its queues (for ops, metrics and tests)."""
+
+    state: UnitState
+    queues: UnitQueues
+
+    @property
+    def unit(self) -> str:
+        return self.state.unit
+
+    @property
+    def locations(self) -> Mapping[str, LocationState]:
+        return self.state.locations
+
+    def queue(self, code: str) -> tuple[GroupRecord, ...]:
+        return tuple(self.queues.queue(code).groups)
+
+
 class UnitStore:
-    """Unit states and group records in one table."""
+    """Unit values and group records in one table, and the unit's queues in memory."""
 
     def __init__(
         self, table: MutableMapping[str, bytes], reference: Reference, units: PlacementUnits
@@ -35,13 +64,47 @@ class UnitStore:
             unit: seed_unit(reference, unit, units.locations_of(unit))
             for unit in units.partition_by_unit
         }
+        self._queues: dict[str, UnitQueues] = {}
+        self._legacy: dict[str, dict[str, LegacyEntry]] = {}  # unit -> waits not yet written
 
     def load(self, unit: str) -> UnitState:
         """The unit's state: as last written, or seeded from the reference data."""
         raw = self.table.get(unit_key(unit))
         if raw is None:
             return self._seeds[unit]
-        return with_seeded(UnitState.model_validate_json(raw), self._seeds[unit])
+        try:
+            state = UNIT_CODEC.validate_json(raw)
+        except ValidationError:
+            legacy = read_legacy_unit(raw)
+            if legacy is None:
+                raise
+            state, queues = legacy
+            entries = (entry for queue in queues.values() for entry in queue)
+            self._legacy[unit] = {entry.group_id: entry for entry in entries}
+        return state.seeded(self._seeds[unit])
+
+    def queues(self, state: UnitState) -> UnitQueues:
+        """The queues of `state`'s unit as of its `applied_offset`, built from the records if
+        the index is missing or belongs to another offset."""
+        index = self._queues.get(state.unit)
+        if index is None or index.applied_offset != state.applied_offset:
+            if state.unit in self._legacy:
+                find = self.lookup(state)
+                records = (find(group_id) for group_id in self._legacy[state.unit])
+                waiting = [record for record in records if record is not None]
+                index = UnitQueues.built(waiting, state.applied_offset)
+            else:
+                index = UnitQueues.built(self._records(state.unit), state.applied_offset)
+            self._queues[state.unit] = index
+        return index
+
+    def forget(self) -> None:
+        """Partitions were assigned: the queues are built again on each unit's next use."""
+        self._queues = {}
+
+    def view(self, unit: str) -> UnitView:
+        state = self.load(unit)
+        return UnitView(state, self.queues(state))
 
     def lookup(self, state: UnitState) -> GroupLookup:
         """Group records of `state`'s unit as of its last applied command."""
@@ -50,7 +113,11 @@ class UnitStore:
             raw = self.table.get(group_key(state.unit, group_id))
             if raw is None:
                 return None
-            return GroupRecord.model_validate_json(raw).valid_at(state.applied_offset)
+            record = GROUP_CODEC.validate_json(raw).valid_at(state.applied_offset)
+            legacy = self._legacy.get(state.unit, {}).get(group_id)
+            if record is not None and legacy is not None and record.status == "waiting":
+                return replace(record, wait=legacy.wait)  # its wait, as the old value had it
+            return record
 
         return find
 
@@ -58,24 +125,47 @@ class UnitStore:
         """Write what `outcome` changed in the unit `before`; False when nothing changed.
 
         Each group record keeps the version it replaces, so that a crash between the
-        records and the unit state cannot lose what the unit state still relies on.
+        records and the unit value cannot lose what the unit value still relies on.
+        The queues the command left replace the index's only once all is written.
         """
+        index = self.queues(before)
         if not outcome.changed:
+            index.installed(before.applied_offset, outcome.queues)
             return False
         find = self.lookup(before)
-        latest = {record.group_id: record for record in outcome.records}  # last version wins
-        for record in latest.values():
-            replaced = find(record.group_id)
-            if replaced is not None:
-                record = record.model_copy(
-                    update={"previous": replaced.model_copy(update={"previous": None})}
-                )
-            self.table[group_key(record.unit, record.group_id)] = record.model_dump_json().encode()
         state = outcome.state
-        self.table[unit_key(state.unit)] = state.model_dump_json().encode()
+        records = list(outcome.records)
+        if before.unit in self._legacy:
+            records += self._migrated(index, outcome, state.applied_offset)
+        for record in records:
+            written = record.replacing(find(record.group_id))
+            self.table[group_key(record.unit, record.group_id)] = GROUP_CODEC.dump_json(written)
+        self.table[unit_key(state.unit)] = UNIT_CODEC.dump_json(state)
+        self._legacy.pop(before.unit, None)
+        index.installed(state.applied_offset, outcome.queues)
         return True
+
+    def _migrated(self, index: UnitQueues, outcome: Outcome, offset: int) -> list[GroupRecord]:
+        """The waiting groups an old unit value listed that `outcome` does not write itself."""
+        written = {record.group_id for record in outcome.records}
+        queues = {**index.locations, **outcome.queues}
+        return [
+            replace(record, written_offset=offset)
+            for queue in queues.values()
+            for record in queue.groups
+            if record.group_id not in written
+        ]
 
     def group(self, unit: str, group_id: str) -> GroupRecord | None:
         """A group's record as stored (for ops and tests), valid or not."""
         raw = self.table.get(group_key(unit, group_id))
-        return None if raw is None else GroupRecord.model_validate_json(raw)
+        return None if raw is None else GROUP_CODEC.validate_json(raw)
+
+    def _records(self, unit: str) -> Iterator[GroupRecord]:
+        prefix = group_prefix(unit)
+        for key, raw in list(self.table.items()):
+            if key.startswith(prefix):
+                yield GROUP_CODEC.validate_json(raw)
+
+
+__all__ = ["LocationQueue", "UnitQueues", "UnitStore", "UnitView"]

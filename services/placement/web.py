@@ -70,7 +70,7 @@ class OpsView:
         if self.owns(code):
             if not self.ready():
                 return 503, {"error": "recovering", "location": code}
-            state = self.store.load(self.units.unit_of(code))
+            state = self.store.view(self.units.unit_of(code))
             view = location_view(state, code, datetime.now(UTC))
             return 200, {**view, "served_by": str(self.app.conf.canonical_url)}
         owner = self.owner_url(code)

@@ -50,7 +50,10 @@ class CommandWriter:
             self.counters.duplicates_skipped += 1  # redelivered after a crash: already applied
             return None
         try:
-            outcome = decide(command, state, offset, self.store.lookup(state), self.producer)
+            queues = self.store.queues(state).locations
+            outcome = decide(
+                command, state, queues, offset, self.store.lookup(state), self.producer
+            )
         except (KeyError, ValueError) as exc:
             self._reject("UNPROCESSABLE_COMMAND", f"{command.kind} at {offset}: {exc}")
             return None

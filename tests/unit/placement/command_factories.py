@@ -17,7 +17,7 @@ from services.placement.commands import (
 )
 from services.placement.handlers import Emission, Outcome, decide
 from services.placement.routing import PlacementUnits, placement_units
-from services.placement.store import UnitStore
+from services.placement.store import UnitStore, UnitView
 from services.reference import Reference, load_reference
 from services.runtime.settings import Settings
 from services.runtime.topology import Topology, load_topology
@@ -114,9 +114,14 @@ class Desk:
     table: dict[str, bytes] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)
 
+    stores: list[UnitStore] = field(default_factory=list)
+
     @property
     def store(self) -> UnitStore:
-        return UnitStore(self.table, REFERENCE, UNITS)
+        """One store for the desk's life: its queues are kept in memory, as the app's are."""
+        if not self.stores:
+            self.stores.append(UnitStore(self.table, REFERENCE, UNITS))
+        return self.stores[0]
 
     def run(self, *commands: Command) -> list[Emission]:
         emitted: list[Emission] = []
@@ -129,12 +134,13 @@ class Desk:
         self.offsets[command.unit] = offset
         store = self.store
         state = store.load(command.unit)
-        outcome = decide(command, state, offset, store.lookup(state), PRODUCER)
+        queues = store.queues(state).locations
+        outcome = decide(command, state, queues, offset, store.lookup(state), PRODUCER)
         store.save(outcome, state)
         return outcome
 
-    def view(self, location: str) -> Any:
-        return self.store.load(UNITS.unit_of(location))
+    def view(self, location: str) -> UnitView:
+        return self.store.view(UNITS.unit_of(location))
 
 
 def data(emissions: list[Emission], topic: str) -> list[Any]:

@@ -7,8 +7,11 @@ from datetime import datetime, timedelta
 from schemas.codec import encode
 from schemas.envelope import event_id_for
 from services.placement.handlers import decide
+from services.placement.store import UnitStore
 from tests.unit.placement.command_factories import (
     PRODUCER,
+    REFERENCE,
+    UNITS,
     Desk,
     arrival,
     data,
@@ -182,10 +185,16 @@ def test_deciding_the_same_command_on_the_same_state_gives_the_same_bytes() -> N
     desk.run(set_status("CJS", "suspended"), arrival("G-1", 2), arrival("G-2", 3))
     state = desk.store.load("CJS")
     reopen = set_status("CJS", "normal", at=later(AFTERNOON, hours=1))
-    first, second = (decide(reopen, state, 9, desk.store.lookup(state), PRODUCER) for _ in range(2))
+    kept = desk.store.queues(state).locations  # the writer's queues, kept in memory
+    rebuilt = UnitStore(dict(desk.table), REFERENCE, UNITS).queues(state).locations  # a restart
+    first, second = (
+        decide(reopen, state, queues, 9, desk.store.lookup(state), PRODUCER)
+        for queues in (kept, rebuilt)
+    )
     assert [encode(e.envelope) for e in first.emissions] == [
         encode(e.envelope) for e in second.emissions
     ]
+    assert len(first.emissions) == 2
     assert first.state == second.state
 
 

@@ -64,7 +64,7 @@ def test_a_waiting_family_that_grows_keeps_its_place_in_the_queue() -> None:
     deferred = data(desk.run(grown(ramirez, 3, later(AFTERNOON, minutes=10))), "placement-deferred")
     # Then it waits at the same place, with 3 beds, announced under the new decision
     queue = desk.view("CJS").queue("CJS")
-    assert [(e.group_id, e.beds, e.deferred_since) for e in queue] == [
+    assert [(e.group_id, e.beds, e.waits.deferred_since) for e in queue] == [
         ("G-1", 3, later(AFTERNOON, minutes=1)),
         ("G-2", 3, later(AFTERNOON, minutes=2)),
         ("G-3", 1, later(AFTERNOON, minutes=3)),

@@ -151,3 +151,98 @@ async def test_the_counters_add_up_placements_deferrals_and_groups_that_cannot_b
     assert counters["placed"] == 1
     assert counters["deferred"] == {"GROUP_EXCEEDS_LARGEST_SHELTER": 1, "NO_SHELTER_CAPACITY": 1}
     assert counters["unplaceable"] == 1
+
+
+class CountingTable(dict[str, bytes]):
+    """A table that remembers which keys each command wrote, and how many bytes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[tuple[str, int]] = []
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.written.append((key, len(value)))
+        super().__setitem__(key, value)
+
+
+async def juarez_with_a_queue(harness: Harness, waiting: int) -> int:
+    """Casa Kolping full (5 beds, a family of 5 placed) and `waiting` families behind it."""
+    offset = await setup(harness)
+    await harness.handle(arrival("G-0", 5), offset)
+    for n in range(1, waiting + 1):
+        await harness.handle(arrival(f"G-{n}", 2), offset + n)
+    harness.sent.clear()
+    return offset + waiting + 1
+
+
+async def test_a_command_at_a_long_queue_writes_only_the_unit_and_the_groups_it_changed() -> None:
+    table = CountingTable()
+    harness = Harness(table=table)
+    offset = await juarez_with_a_queue(harness, 300)
+    table.written.clear()
+    await harness.handle(arrival("G-301", 2), offset)
+    keys = [key for key, _ in table.written]
+    assert keys == ["group/CJS/G-301", "unit/CJS"]
+    assert sum(size for _, size in table.written) < 4_000  # not the 300 waiting groups
+
+
+async def test_a_departure_that_lets_the_queue_in_is_redone_identically_after_any_crash() -> None:
+    table = CountingTable()
+    clean = Harness(table=table)
+    offset = await juarez_with_a_queue(clean, 4)
+    table.written.clear()
+    await clean.handle(departure("G-0", "CJS", "CJS-S04"), offset)
+    expected = [encode(e.envelope) for e in clean.sent]
+    assert [e.topic for e in clean.sent] == ["placed", "placed"]  # 2 + 2 of the 5 beds
+    assert [key for key, _ in table.written] == [
+        "group/CJS/G-0",
+        "group/CJS/G-1",
+        "group/CJS/G-2",
+        "unit/CJS",
+    ]
+    for persisted in range(len(table.written)):
+        harness = Harness()
+        await juarez_with_a_queue(harness, 4)
+        await harness.crash_after(persisted, departure("G-0", "CJS", "CJS-S04"), offset)
+        harness.sent.clear()
+        await harness.handle(departure("G-0", "CJS", "CJS-S04"), offset)  # a fresh writer
+        assert [encode(e.envelope) for e in harness.sent] == expected
+        assert harness.table == clean.table
+
+
+class FailingTable(dict[str, bytes]):
+    """A table whose writes fail after `left` more, until `left` is set to None again."""
+
+    left: int | None = None
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        if self.left is not None:
+            if self.left == 0:
+                raise Crash(key)
+            self.left -= 1
+        super().__setitem__(key, value)
+
+
+async def test_a_writer_whose_write_failed_redoes_the_command_from_its_queues_as_they_were() -> (
+    None
+):
+    clean = Harness()
+    offset = await juarez_with_a_queue(clean, 4)
+    await clean.handle(departure("G-0", "CJS", "CJS-S04"), offset)
+
+    table = FailingTable()
+    harness = Harness(table=table)
+    writer = harness.writer()  # one writer throughout: its queues stay in memory
+    for n, command in enumerate([*only_shelter("CJS", "CJS-S04", 5), arrival("G-0", 5)]):
+        await writer.handle(encode_command(command), CJS, n)
+    for n in range(1, 5):
+        await writer.handle(encode_command(arrival(f"G-{n}", 2)), CJS, offset - 5 + n)
+    harness.sent.clear()
+    table.left = 2
+    with pytest.raises(Crash):
+        await writer.handle(encode_command(departure("G-0", "CJS", "CJS-S04")), CJS, offset)
+    table.left = None
+    await writer.handle(encode_command(departure("G-0", "CJS", "CJS-S04")), CJS, offset)
+    placed = [encode(e.envelope) for e in harness.sent if e.topic == "placed"]
+    assert placed[:2] == placed[2:] == [encode(e.envelope) for e in clean.sent[-2:]]
+    assert dict(table) == clean.table
