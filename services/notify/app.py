@@ -18,14 +18,19 @@ Four agents, each the only writer of its tables (docs/adr/0006-notify-delivery.m
 - `notify-receipts` reads `notification-delivered` into the table `delivered`, so that
   an event re-read after a crash is not delivered again to a partner that has it.
 
+How an input travels: the decisions agent hands each record to the issuer or the
+keeper, which write the tables and *return* the events it causes (`Outgoing`); the
+agent hands those to the publisher, which returns a future of their sending, and the
+settler (settling.py) acks the record once it completes. The deliveries agent does the
+same with each request's deliveries, whose tickets carry their receipts being written.
+The tables are declared in tables.py, the topics made and routed in topics.py.
+
 Delivery settings come from the environment: see :mod:`services.notify.config`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -37,9 +42,9 @@ from schemas.decisions import Placed, PlacementWithdrawn, Screened
 from schemas.envelope import Envelope
 from schemas.requests import NotificationDelivered, RequestStatusReported
 from services.notify.config import NotifyConfig
-from services.notify.delivery import Deliverer, Outcome
+from services.notify.delivery import Deliverer, OutcomeCallback
 from services.notify.directory import PartnerDirectory
-from services.notify.dispatch import Dispatcher, delivered_key
+from services.notify.dispatch import Dispatcher, Receipt, delivered_key
 from services.notify.handlers import Outgoing, RequestIssuer
 from services.notify.keeper import ProgressKeeper
 from services.notify.partners import PartnerConfigError, PartnerSubscription
@@ -52,30 +57,20 @@ from services.notify.progress_wiring import (
     wire_ticks,
 )
 from services.notify.publisher import BatchedPublisher
-from services.notify.streams import (
-    contract_topics,
-    declare_changelogs,
-    flush_changelogs,
-    send_raw,
-)
+from services.notify.settling import Settler, stopper
+from services.notify.tables import NotifyTables, flush_changelogs, open_tables
+from services.notify.topics import Topics
 from services.notify.tracker import RequestTracker
 from services.runtime import instrument
 from services.runtime.context import Runtime
-from services.runtime.faust_app import (
-    contract_topic,
-    create_app,
-    producer_name,
-    register_health,
-    send_event,
-)
-from services.runtime.ordered import Tracked, admitted, contiguous, ordered_acks
+from services.runtime.faust_app import create_app, identity, register_health
+from services.runtime.identity import ServiceIdentity
+from services.runtime.ordered import admitted, contiguous, ordered_acks
 from services.runtime.settings import ConfigurationError
 
 log = logging.getLogger(__name__)
-PRODUCER = producer_name("notify")
-UPDATED = "legal-aid-updated"
+SERVICE = "notify"
 REQUESTS = ("legal-aid-requested", "care-requested", "request-updated")
-TABLES = ("groups", "issued", "load", "delivered", "requests", "capacity")
 
 
 def build_app(
@@ -94,27 +89,28 @@ def build_app(
         directory = config.directory(known)
     except PartnerConfigError as exc:
         raise ConfigurationError(str(exc)) from None
+    me = identity(SERVICE, runtime)
     app = _app(runtime, config)
-    tables = {
-        name: app.Table(
-            name, key_type=str, value_type=bytes, partitions=runtime.topology.lane_partitions
-        )
-        for name in TABLES
-    }
-    if declare:
-        declare_changelogs(app, runtime, TABLES)
-    issuer, handed = _issuer(app, runtime, tables, config)
+    topics = Topics(app, runtime, SERVICE)
+    tables = open_tables(app, runtime, me, declare=declare)
+    issuer = RequestIssuer(
+        runtime.reference,
+        groups=tables.groups,
+        issued=tables.issued,
+        load=tables.load,
+        producer=me.producer,
+        tracker=RequestTracker(tables.requests, tables.capacity, retain=config.retain),
+        policy=config.policy,
+    )
     keeper = ProgressKeeper(
         issuer, runtime.reference, serves=directory.serves, policy=config.policy
     )
-    _wire_decisions(app, runtime, issuer, keeper, handed, config)
-    wire_capacity(app, runtime)
-    wire_reports(app, runtime, issuer.tracker, directory, PRODUCER)
-    dispatcher = _dispatcher(
-        app, runtime, config, partners, tables["delivered"], transport, directory
-    )
-    _wire_deliveries(app, runtime, dispatcher, config)
-    _wire_receipts(app, runtime, tables["delivered"])
+    _wire_decisions(app, runtime, topics, issuer, keeper, config)
+    wire_capacity(app, runtime, topics)
+    wire_reports(app, topics, issuer.tracker, directory, me.producer)
+    dispatcher = _dispatcher(app, topics, config, partners, tables, transport, directory, me)
+    _wire_deliveries(app, runtime, topics, dispatcher, config)
+    _wire_receipts(app, topics, tables)
     if not partners:
         log.warning("RETURNS_PARTNERS_FILE is not set: requests are published, not webhooked")
     register_health(app, runtime)
@@ -128,115 +124,72 @@ def _app(runtime: Runtime, config: NotifyConfig) -> faust.App:
     if config.session_timeout is not None:
         overrides["broker_session_timeout"] = config.session_timeout
         overrides["broker_heartbeat_interval"] = min(3.0, config.session_timeout / 3)
-    return create_app("notify", runtime, **overrides)
+    return create_app(SERVICE, runtime, **overrides)
 
 
-def _issuer(
-    app: faust.App, runtime: Runtime, tables: dict[str, Any], config: NotifyConfig
-) -> tuple[RequestIssuer, list[asyncio.Future[None]]]:
-    """The issuer, and the list where each of its hand-overs to the publisher is put."""
-    outputs = {name: contract_topic(app, runtime, name) for name in (*REQUESTS, UPDATED)}
+def _publisher(app: faust.App, topics: Topics) -> BatchedPublisher[Outgoing]:
+    """Sends what the decisions agent hands over, its table writes flushed first."""
 
-    async def send(item: Outgoing) -> None:
-        await send_raw(outputs[item.topic], item.topic, runtime, item.value, item.trace)
+    async def send(item: Outgoing) -> Any:
+        return await topics.send(item.topic, item.value, item.trace)
 
     # The stored requests reach the changelog before any is sent: see publisher.py.
     publisher: BatchedPublisher[Outgoing] = BatchedPublisher(lambda: flush_changelogs(app), send)
-    handed: list[asyncio.Future[None]] = []
-
-    async def publish(outgoing: Sequence[Outgoing]) -> None:
-        if outgoing:
-            handed.append(await publisher.publish(outgoing))
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def stop_publisher(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         await publisher.stop()
 
-    issuer = RequestIssuer(
-        runtime.reference,
-        groups=tables["groups"],
-        issued=tables["issued"],
-        load=tables["load"],
-        publish=publish,
-        producer=PRODUCER,
-        tracker=RequestTracker(tables["requests"], tables["capacity"]),
-        policy=config.policy,
-    )
-    return issuer, handed
+    return publisher
 
 
 def _wire_decisions(
     app: faust.App,
     runtime: Runtime,
+    topics: Topics,
     issuer: RequestIssuer,
     keeper: ProgressKeeper,
-    handed: list[asyncio.Future[None]],
     config: NotifyConfig,
 ) -> None:
-    source = contract_topics(app, runtime, *DECISION_INPUTS, CLOCK)
-    clock = contract_topic(app, runtime, CLOCK)
-    window = ordered_acks(app)
-    crashing: set[asyncio.Future[Any]] = set()
+    publisher = _publisher(app, topics)
+    # An event is acked (in offset order) once its requests are sent; if they cannot
+    # be, it never is, and the worker stops so that a restart re-reads it.
+    settler = Settler(ordered_acks(app), stopper(app, "requests could not be sent"))
 
-    def acked_once_sent(entry: Tracked[Any], sends: list[asyncio.Future[None]]) -> None:
-        # The event is acked (in offset order) once its requests are sent; if they
-        # cannot be, it never is, and the worker stops so that a restart re-reads it.
-        def sent(all_sent: asyncio.Future[list[None]]) -> None:
-            if all_sent.cancelled():  # the worker is stopping: the event stays unacked
-                return
-            failed = all_sent.exception()
-            if failed is None:
-                window.settle(entry)
-                return
-            window.hold(entry)
-            if not crashing:
-                log.error("requests could not be sent (%s): stopping", type(failed).__name__)
-                crashing.add(asyncio.ensure_future(app.crash(failed)))
-
-        if not sends:
-            window.settle(entry)
-            return
-        asyncio.gather(*sends).add_done_callback(sent)
-
-    @app.agent(source, name="notify-decisions")
+    @app.agent(topics.reading(*DECISION_INPUTS, CLOCK), name="notify-decisions")
     async def issue_requests(stream: faust.StreamT[bytes]) -> None:
-        async for event in admitted(app, window, stream):  # acked in offset order
+        async for event in admitted(app, settler.window, stream):  # acked in offset order
             message = event.message
             # Tracked first: if handling raises, the event is never acked (nor any after it).
-            entry = window.track(message.tp, message.offset, event, pending=1)
-            if message.topic == clock.get_topic_name():
-                await on_clock(keeper, message)
+            entry = settler.track(message.tp, message.offset, event)
+            if topics.named(message.topic) == CLOCK:
+                outgoing = on_clock(keeper, message)
             else:
-                with instrument.observed(runtime.settings, "notify", "issue", message) as seen:
-                    seen.crossing = await _issue(issuer, keeper, runtime, message)
-            sends = list(handed)
-            handed.clear()
-            acked_once_sent(entry, sends)
+                with instrument.observed(runtime.settings, SERVICE, "issue", message) as seen:
+                    seen.crossing, outgoing = _issue(issuer, keeper, topics, message)
+            settler.settle_when(entry, [await publisher.publish(outgoing)])
 
-    wire_ticks(app, runtime, issuer.tracker, window, config.tick_seconds)
+    wire_ticks(app, runtime, topics, issuer.tracker, settler.window, config.tick_seconds)
 
 
-async def _issue(
-    issuer: RequestIssuer, keeper: ProgressKeeper, runtime: Runtime, message: Any
-) -> str | None:
+def _issue(
+    issuer: RequestIssuer, keeper: ProgressKeeper, topics: Topics, message: Any
+) -> tuple[str | None, list[Outgoing]]:
     """Hand one decision to the issuer, or one report to the keeper; returns its crossing
-    (None when unreadable)."""
+    (None when unreadable) and what it causes, to send."""
+    name = topics.named(message.topic)
     try:
-        if message.topic == runtime.settings.topic("request-status-reported"):
+        if name == "request-status-reported":
             report = decode(message.value, RequestStatusReported)
-            await keeper.on_report(report, message.partition)
-            return report.crossing
-        if message.topic == runtime.settings.topic("screened"):
+            return report.crossing, keeper.on_report(report, message.partition).outgoing
+        if name == "screened":
             screened = decode(message.value, Screened)
-            await issuer.on_screened(screened, message.partition)
-            return screened.crossing
-        if message.topic == runtime.settings.topic("placement-withdrawn"):
+            return screened.crossing, issuer.on_screened(screened, message.partition)
+        if name == "placement-withdrawn":
             withdrawal = decode(message.value, PlacementWithdrawn)
-            await issuer.on_withdrawn(withdrawal, message.partition)
-            return withdrawal.crossing
+            return withdrawal.crossing, issuer.on_withdrawn(withdrawal, message.partition)
         placed = decode(message.value, Placed)
-        await issuer.on_placed(placed, message.value, message.partition)
-        return placed.crossing
+        return placed.crossing, issuer.on_placed(placed, message.value, message.partition)
     except EventValidationError as exc:
         log.error(
             "skipping an invalid event at %s[%d]@%d: %d problem(s)",
@@ -245,34 +198,23 @@ async def _issue(
             message.offset,
             len(exc.errors),
         )
-        return None
+        return None, []
 
 
 def _dispatcher(
     app: faust.App,
-    runtime: Runtime,
+    topics: Topics,
     config: NotifyConfig,
     partners: list[PartnerSubscription],
-    delivered: Any,
+    tables: NotifyTables,
     transport: httpx.AsyncBaseTransport | None,
     directory: PartnerDirectory,
+    me: ServiceIdentity,
 ) -> Dispatcher[Any]:
-    receipts = ("notification-delivered", "notification-failed")
-    outputs = {name: contract_topic(app, runtime, name) for name in receipts}
+    async def record_receipt(envelope: Envelope[Any]) -> Receipt:
+        return await topics.send_event(envelope.event_type, envelope)  # acked by the broker
 
-    async def record_receipt(envelope: Envelope[Any]) -> Any:
-        name = envelope.event_type
-        return await send_event(outputs[name], name, runtime, envelope)  # acked by the broker
-
-    crashing: set[asyncio.Future[Any]] = set()
-
-    def on_stuck(error: BaseException) -> None:
-        log.error("a delivery receipt could not be written (%s): stopping", type(error).__name__)
-        crash = asyncio.ensure_future(app.crash(error))
-        crashing.add(crash)
-        crash.add_done_callback(crashing.discard)
-
-    def deliverer(on_outcome: Callable[[Outcome], Awaitable[None]]) -> Deliverer:
+    def deliverer(on_outcome: OutcomeCallback[Receipt]) -> Deliverer[Receipt]:
         return Deliverer(
             partners,
             on_outcome,
@@ -282,29 +224,33 @@ def _dispatcher(
             secret_of=directory.secret_of,
         )
 
+    settler: Settler[Any] = Settler(
+        ordered_acks(app), stopper(app, "a delivery receipt could not be written")
+    )
     return Dispatcher(
         deliverer,
         partners,
-        window=ordered_acks(app),
-        delivered=delivered,
+        settler=settler,
+        delivered=tables.delivered,
         record_receipt=record_receipt,
-        on_stuck=on_stuck,
-        producer=PRODUCER,
+        producer=me.producer,
     )
 
 
 def _wire_deliveries(
-    app: faust.App, runtime: Runtime, dispatcher: Dispatcher[Any], config: NotifyConfig
+    app: faust.App,
+    runtime: Runtime,
+    topics: Topics,
+    dispatcher: Dispatcher[Any],
+    config: NotifyConfig,
 ) -> None:
-    source = contract_topics(app, runtime, *REQUESTS)
-
-    @app.agent(source, name="notify-deliveries")
+    @app.agent(topics.reading(*REQUESTS), name="notify-deliveries")
     async def deliver(stream: faust.StreamT[bytes]) -> None:
         await dispatcher.start()
         # Acked by the dispatcher's window, in order, once their deliveries settle.
         async for event in admitted(app, dispatcher.window, stream):
             message = event.message
-            with instrument.observed(runtime.settings, "notify", "deliver", message):
+            with instrument.observed(runtime.settings, SERVICE, "deliver", message):
                 await dispatcher.take(message.tp, message.offset, event, message.value)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
@@ -316,10 +262,10 @@ def _wire_deliveries(
         return self.json(dispatcher.status())
 
 
-def _wire_receipts(app: faust.App, runtime: Runtime, delivered: Any) -> None:
-    source = contract_topic(app, runtime, "notification-delivered")
+def _wire_receipts(app: faust.App, topics: Topics, tables: NotifyTables) -> None:
+    delivered = tables.delivered
 
-    @app.agent(source, name="notify-receipts")
+    @app.agent(topics.reading("notification-delivered"), name="notify-receipts")
     async def remember_receipts(stream: faust.StreamT[bytes]) -> None:
         async for event in contiguous(app, stream):
             try:

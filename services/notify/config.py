@@ -20,6 +20,9 @@
 - `RETURNS_NOTIFY_TICK_SECONDS` (5 s): how often the decisions agent's clock ticks, for
   the legal-aid deadlines; `RETURNS_LEGAL_AID_*` set the deadlines themselves
   (:class:`services.notify.deadlines.DeadlinePolicy`).
+- `RETURNS_NOTIFY_RETAIN_DAYS` (30): how long a finished legal-aid request (closed,
+  withdrawn, replaced) stays in the `requests` table before a clock tick deletes it
+  (tracker.py; docs/adr/0031-notify-wiring-and-retention.md).
 
 Tests use tiny values (`RETURNS_NOTIFY_BACKOFF_BASE=0.05`) so that retries take milliseconds.
 """
@@ -30,6 +33,7 @@ import dataclasses
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from services.notify.deadlines import DeadlinePolicy
@@ -52,6 +56,7 @@ class NotifyConfig:
     secrets_file: Path | None = None
     tick_seconds: float = 5.0
     policy: DeadlinePolicy = field(default_factory=DeadlinePolicy)
+    retain: timedelta = timedelta(days=30)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NotifyConfig:
@@ -90,6 +95,7 @@ class NotifyConfig:
             secrets_file=Path(secrets) if secrets else None,
             tick_seconds=seconds("RETURNS_NOTIFY_TICK_SECONDS", 5.0),
             policy=policy,
+            retain=timedelta(days=positive_number(env, "RETURNS_NOTIFY_RETAIN_DAYS", 30, problems)),
         )
         if problems:
             raise ConfigurationError("; ".join(problems))

@@ -2,8 +2,10 @@
 
 Each partner has its own bounded queue and worker, so a slow or dead partner only ever
 delays its own deliveries. A delivery is settled once it is delivered or has failed for
-good and its `Outcome` has been reported; only then does its ticket resolve, which is
-when the Kafka side may commit the offset of the event that caused it.
+good and its `Outcome` has been reported; only then does its ticket resolve, to a
+:class:`Settled` that carries the outcome and what reporting it returned (the service:
+the pending write of its receipt), which is when the Kafka side may commit the offset
+of the event that caused it once that write is done.
 
 Logs carry partner ids, event ids, attempt numbers and statuses only: never a body.
 """
@@ -18,6 +20,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 import httpx
 
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 _RETRYABLE_STATUS = frozenset({408, 429})
 _PERMANENT_ERRORS = (httpx.UnsupportedProtocol, httpx.InvalidURL)  # retrying cannot help
 _MAX_ERROR_TEXT = 500
+R = TypeVar("R")
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -57,6 +61,14 @@ class Outcome:
     last_error: str | None
     at: datetime
     crossing: str | None = None  # the event's crossing, so that its receipt joins its lane
+
+
+@dataclass(frozen=True)
+class Settled(Generic[R]):
+    """A delivery's `outcome`, and what `on_outcome` returned for it (`recorded`)."""
+
+    outcome: Outcome
+    recorded: R
 
 
 @dataclass(frozen=True)
@@ -95,20 +107,20 @@ class _Attempt:
 
 
 @dataclass(frozen=True)
-class _Job:
+class _Job(Generic[R]):
     partner: PartnerSubscription
     event_id: str
     event_type: str
     group_id: str
     body: bytes
-    future: asyncio.Future[Outcome]
+    future: asyncio.Future[Settled[R]]
     crossing: str | None = None
 
 
-OutcomeCallback = Callable[[Outcome], Awaitable[None]]
+OutcomeCallback = Callable[[Outcome], Awaitable[R]]
 
 
-class Deliverer:
+class Deliverer(Generic[R]):
     """Delivers events to partners' webhooks; see the module docstring.
 
     `transport` replaces the network (tests pass `httpx.MockTransport`); `rand`, `sleep`
@@ -120,7 +132,7 @@ class Deliverer:
     def __init__(
         self,
         partners: Iterable[PartnerSubscription],
-        on_outcome: OutcomeCallback,
+        on_outcome: OutcomeCallback[R],
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeouts: Timeouts | None = None,
@@ -136,7 +148,7 @@ class Deliverer:
         self._transport = transport
         self._timeouts, self._backoff = timeouts or Timeouts(), backoff or Backoff()
         self._rand, self._sleep, self._clock = rand, sleep, clock
-        self._queues: dict[str, asyncio.Queue[_Job]] = {}
+        self._queues: dict[str, asyncio.Queue[_Job[R]]] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
         self._accepting = False
@@ -168,18 +180,19 @@ class Deliverer:
         group_id: str,
         body: bytes,
         crossing: str | None = None,
-    ) -> asyncio.Future[Outcome]:
+    ) -> asyncio.Future[Settled[R]]:
         """Queue `body` (the exact event JSON) for `partner`; wait while its queue is full.
 
-        Returns a ticket that resolves to the `Outcome` once the delivery is settled and
-        `on_outcome` has returned. It raises what `on_outcome` raised, and is cancelled
+        Returns a ticket that resolves to the `Outcome` and what `on_outcome` returned
+        for it, once the delivery is settled and `on_outcome` has returned. It raises
+        what `on_outcome` raised, and is cancelled
         when `stop` abandons the delivery. Raises `KeyError` for an unknown partner.
         `crossing` is handed back in the `Outcome`.
         """
         if not self._accepting:
             raise RuntimeError("the deliverer is not running")
         queue, registered = self._queues[partner.partner_id], self._partners[partner.partner_id]
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Settled[R]] = asyncio.get_running_loop().create_future()
         job = _Job(registered, event_id, event_type, group_id, body, future, crossing)
         await queue.put(job)
         if self._closed:  # stop() abandoned the queue while we waited for room in it
@@ -213,7 +226,7 @@ class Deliverer:
         await self._client.aclose()
         self._client = None
 
-    async def _work(self, queue: asyncio.Queue[_Job]) -> None:
+    async def _work(self, queue: asyncio.Queue[_Job[R]]) -> None:
         while True:
             job = await queue.get()
             try:
@@ -229,7 +242,7 @@ class Deliverer:
             finally:
                 queue.task_done()
 
-    async def _deliver(self, job: _Job) -> Outcome:
+    async def _deliver(self, job: _Job[R]) -> Outcome:
         attempt = 0
         while True:
             attempt += 1
@@ -259,7 +272,7 @@ class Deliverer:
             crossing=job.crossing,
         )
 
-    async def _attempt(self, job: _Job) -> _Attempt:
+    async def _attempt(self, job: _Job[R]) -> _Attempt:
         assert self._client is not None
         headers = {
             "Content-Type": "application/json",
@@ -289,20 +302,20 @@ class Deliverer:
         current = self._secret_of(partner.partner_id) if self._secret_of else None
         return current or partner.secret
 
-    async def _settle(self, job: _Job, outcome: Outcome) -> None:
+    async def _settle(self, job: _Job[R], outcome: Outcome) -> None:
         count_delivery(outcome.partner_id, outcome.delivered)
         try:
-            await self._on_outcome(outcome)
+            recorded = await self._on_outcome(outcome)
         except Exception as exc:
             _log(logging.ERROR, job, f"outcome not recorded error={type(exc).__name__}")
             if not job.future.done():
                 job.future.set_exception(exc)
             return
         if not job.future.done():
-            job.future.set_result(outcome)
+            job.future.set_result(Settled(outcome, recorded))
 
 
-def _log(level: int, job: _Job, text: str) -> None:
+def _log(level: int, job: _Job[R], text: str) -> None:
     # Ids, attempt numbers and statuses only: bodies carry personal data.
     log.log(level, "webhook partner=%s event=%s %s", job.partner.partner_id, job.event_id, text)
 
@@ -317,7 +330,7 @@ def _retry_after(response: httpx.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-def _abandon(queue: asyncio.Queue[_Job]) -> None:
+def _abandon(queue: asyncio.Queue[_Job[R]]) -> None:
     while not queue.empty():
         job = queue.get_nowait()
         job.future.cancel()

@@ -3,24 +3,24 @@
 :class:`Dispatcher` takes each `legal-aid-requested` / `care-requested` event notify
 consumed (and each `request-updated`, for the partners subscribed to the updated
 request's type), queues one delivery per subscribed partner that has not had it yet, and
-puts the event in a :class:`SettlementWindow`: the event is acknowledged (and so its offset
-may be committed) only once every one of its deliveries is settled and its receipt is
-on `notification-delivered` or `notification-failed`.
+has the event settled (settling.py): it is acknowledged (and so its offset may be
+committed) only once every one of its deliveries is settled and its receipt is on
+`notification-delivered` or `notification-failed`. Each delivery's ticket carries its
+outcome and its receipt being written (`delivery.Settled`), so nothing is matched up
+afterwards.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from schemas.codec import EventValidationError, FieldError, decode_any
 from schemas.envelope import Envelope, make_envelope
 from schemas.requests import NotificationDelivered, NotificationFailed
-from services.notify.delivery import Deliverer, Outcome
+from services.notify.delivery import Deliverer, Outcome, OutcomeCallback, Settled
 from services.notify.partners import (
     DELIVERED_EVENT_TYPES,
     PartnerSubscription,
@@ -28,7 +28,7 @@ from services.notify.partners import (
     subscribed_as,
 )
 from services.notify.requests import request_event_id
-from services.runtime.ordered import SettlementWindow, Tracked
+from services.notify.settling import Settler
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -109,40 +109,39 @@ def receipt_for(outcome: Outcome, producer: str, *id_parts: str) -> Envelope[Any
     )
 
 
-RecordReceipt = Callable[[Envelope[Any]], Awaitable[Awaitable[Any]]]
-"""Starts writing a receipt; what it returns completes once the receipt is durably written."""
+Receipt = Awaitable[Any]
+"""A receipt being written: completes once it is durably on its topic."""
+RecordReceipt = Callable[[Envelope[Any]], Awaitable[Receipt]]
+"""Starts writing a receipt and returns it being written, so that a partner's lane goes
+on to its next delivery meanwhile."""
 
 
 class Dispatcher(Generic[T]):
     """Delivers request events to partners and acks each once its deliveries settled.
 
-    `window` acks each event's token, in offset order per partition; `delivered` answers
-    whether a partner already has an event (the service's table of
-    `notification-delivered`); `record_receipt` starts writing a receipt and returns what
-    completes once it is durable, so that a partner's lane goes on to its next delivery
-    meanwhile; `on_stuck` is told when a delivery can never settle (its receipt could not
-    be written).
+    `settler` acks each event's token, in offset order per partition, once the work it
+    caused is done (settling.py): here, every delivery it needs, each with its receipt
+    written; `delivered` answers whether a partner already has an event (the service's
+    table of `notification-delivered`); `record_receipt` starts writing a receipt.
     """
 
     def __init__(
         self,
-        deliverer_factory: Callable[[Callable[[Outcome], Awaitable[None]]], Deliverer],
+        deliverer_factory: Callable[[OutcomeCallback[Receipt]], Deliverer[Receipt]],
         partners: Iterable[PartnerSubscription],
         *,
-        window: SettlementWindow[T],
+        settler: Settler[T],
         delivered: Mapping[str, bytes],
         record_receipt: RecordReceipt,
-        on_stuck: Callable[[BaseException], None],
         producer: str,
     ) -> None:
         self._partners = tuple(partners)
         self._deliverer = deliverer_factory(self._on_outcome)
         self._delivered = delivered
         self._record_receipt = record_receipt
-        self._writing: dict[int, asyncio.Future[Any]] = {}  # id(outcome) -> its receipt
-        self._on_stuck = on_stuck
         self._producer = producer
-        self.window = window
+        self._settler = settler
+        self.window = settler.window
         self._running = False
 
     async def start(self) -> None:
@@ -171,11 +170,12 @@ class Dispatcher(Generic[T]):
     async def take(self, partition: Hashable, offset: int, token: T, raw: bytes) -> None:
         """Queue the deliveries of the request event at `offset`; waits while a partner's
         queue is full (the only way one partner can slow the others: see the ADR)."""
+        entry = self._settler.track(partition, offset, token)
         try:
             request = read_request(raw)
         except EventValidationError:
             log.error("skipping a record that is not a request at %s@%d", partition, offset)
-            self.window.track(partition, offset, token, 0)
+            self._settler.settle_when(entry, [])
             return
         targets = [
             p
@@ -183,46 +183,30 @@ class Dispatcher(Generic[T]):
             if matches(p, request.subscribed_as, request.location)
             and delivered_key(p.partner_id, request.event_id) not in self._delivered
         ]
-        entry = self.window.track(partition, offset, token, len(targets))
+        tickets = []
         for partner in targets:
             try:
-                ticket = await self._deliverer.submit(
-                    partner,
-                    request.event_id,
-                    request.event_type,
-                    request.group_id,
-                    raw,
-                    crossing=request.crossing,
+                tickets.append(
+                    await self._deliverer.submit(
+                        partner,
+                        request.event_id,
+                        request.event_type,
+                        request.group_id,
+                        raw,
+                        crossing=request.crossing,
+                    )
                 )
             except RuntimeError as exc:  # stopped: this event stays unacked
-                self.window.hold(entry)
+                self._settler.hold(entry)
                 log.warning("event %s not queued: %s", request.event_id, exc)
                 return
-            ticket.add_done_callback(functools.partial(self._settled, entry))
+        self._settler.settle_when(entry, [_receipt_written(ticket) for ticket in tickets])
 
-    def _settled(self, entry: Tracked[T], ticket: asyncio.Future[Outcome]) -> None:
-        if ticket.cancelled():  # abandoned at shutdown: a restart re-delivers it
-            self.window.hold(entry)
-            return
-        error = ticket.exception()
-        if error is not None:
-            self._stuck(entry, error)
-            return
-        written = self._writing.pop(id(ticket.result()))
-        written.add_done_callback(functools.partial(self._written, entry))
+    async def _on_outcome(self, outcome: Outcome) -> Receipt:
+        return await self._record_receipt(receipt_for(outcome, self._producer))
 
-    def _written(self, entry: Tracked[T], written: asyncio.Future[Any]) -> None:
-        if written.cancelled():
-            self.window.hold(entry)
-        elif written.exception() is not None:
-            self._stuck(entry, cast(BaseException, written.exception()))
-        else:
-            self.window.settle(entry)
 
-    def _stuck(self, entry: Tracked[T], error: BaseException) -> None:
-        self.window.hold(entry)
-        self._on_stuck(error)
-
-    async def _on_outcome(self, outcome: Outcome) -> None:
-        written = await self._record_receipt(receipt_for(outcome, self._producer))
-        self._writing[id(outcome)] = asyncio.ensure_future(written)
+async def _receipt_written(ticket: Awaitable[Settled[Receipt]]) -> None:
+    """A delivery settled: its outcome known, then its receipt durably written."""
+    settled = await ticket
+    await settled.recorded

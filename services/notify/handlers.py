@@ -3,12 +3,13 @@ handling, over plain mappings.
 
 The faust agent hands each event to :class:`RequestIssuer` with the partition it came
 from; the issuer reads and writes its tables (any `MutableMapping[str, bytes]`: faust
-tables in the service, dicts in tests) and hands the requests to `publish`.
+tables in the service, dicts in tests) and returns the requests to send, in order.
 
 Every request is stored under the id of the event that caused it *before* it is
-published, and a reprocessed event re-publishes the stored bytes: the same `event_id`,
-provider and priority, never a second choice made on a different load. `publish` must
-make the table writes durable before it sends (the service flushes the changelogs).
+returned, and a reprocessed event returns the stored bytes: the same `event_id`,
+provider and priority, never a second choice made on a different load. Whoever sends
+them must make the table writes durable first (the service flushes the changelogs:
+publisher.py).
 
 A group's requests follow its live decision and placement: a re-placement or re-decision
 amends or withdraws the open ones (`request-updated`, see changes.py and
@@ -18,7 +19,7 @@ docs/adr/0014-requests-follow-the-live-decision.md).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,7 +69,6 @@ class Outgoing:
     trace: str | None = None
 
 
-Publish = Callable[[Sequence[Outgoing]], Awaitable[None]]
 NotifyEvent = LegalAidRequested | CareRequested | RequestUpdated | LegalAidUpdated
 
 
@@ -83,7 +83,6 @@ class RequestIssuer:
         groups: Table,
         issued: Table,
         load: Table,
-        publish: Publish,
         producer: str,
         clock: Callable[[], datetime] = utc_now,
         tracker: RequestTracker | None = None,
@@ -91,20 +90,18 @@ class RequestIssuer:
     ) -> None:
         self._reference = reference
         self._groups, self._issued, self._load = groups, issued, load
-        self._publish = publish
         self._producer = producer
         self._clock = clock
         self.tracker = tracker or RequestTracker({}, {})
         self._policy = policy
 
-    async def on_screened(self, envelope: Envelope[Screened], partition: int) -> None:
+    def on_screened(self, envelope: Envelope[Screened], partition: int) -> list[Outgoing]:
         """Make the decision the group's live one; request, amend or withdraw its
         non-refoulement interview; complete the `placed` events parked for it."""
         decision = envelope.data
         record = self._group(decision.group_id)
         if envelope.event_id in record.screened_event_ids:  # re-delivered: nothing new
-            await self._publish(self._stored(envelope.event_id) or [])
-            return
+            return self._stored(envelope.event_id) or []
         record = record.with_screened(decision, envelope.event_id)
         if decision.decided_after is not None:  # legacy: a late member decided alone
             record, outgoing = self._apply(record, Changes(new_legal_aid=True), envelope, partition)
@@ -127,16 +124,15 @@ class RequestIssuer:
         self._groups[decision.group_id] = record.to_bytes()
         if outgoing:
             self._remember(envelope.event_id, outgoing)
-        await self._publish(outgoing)
+        return outgoing
 
-    async def on_placed(self, envelope: Envelope[Placed], raw: bytes, partition: int) -> None:
+    def on_placed(self, envelope: Envelope[Placed], raw: bytes, partition: int) -> list[Outgoing]:
         """Request legal aid and vaccinations for a placed group (or update them for a
         re-placed one), or park the event until the group's `screened` decision (another
         topic) with these members has been seen."""
         stored = self._stored(envelope.event_id)
         if stored is not None:
-            await self._publish(stored)
-            return
+            return stored
         group_id = envelope.data.group_id
         record = self._group(group_id)
         if not record.knows_members(envelope.data.members, envelope.causation_id):
@@ -144,18 +140,19 @@ class RequestIssuer:
                 "placed %s parked: decision of group %s not seen yet", envelope.event_id, group_id
             )
             self._groups[group_id] = record.with_parked(raw).to_bytes()
-            return
+            return []
         record, outgoing = self._placement(envelope, record, partition)
         self._groups[group_id] = record.to_bytes()
-        await self._publish(outgoing)
+        return outgoing
 
-    async def on_withdrawn(self, envelope: Envelope[PlacementWithdrawn], partition: int) -> None:
+    def on_withdrawn(
+        self, envelope: Envelope[PlacementWithdrawn], partition: int
+    ) -> list[Outgoing]:
         """A group no longer accepted has every request its placement caused withdrawn;
         one whose group changed keeps them for the re-placement that follows."""
         stored = self._stored(envelope.event_id)
         if stored is not None:
-            await self._publish(stored)
-            return
+            return stored
         ending = envelope.data
         record = self._group(ending.group_id)
         # The open requests belong to the placement that ends unless a newer one (read
@@ -176,7 +173,7 @@ class RequestIssuer:
         record, outgoing = self._apply(record, changes, envelope, partition)
         self._groups[ending.group_id] = record.to_bytes()
         self._remember(envelope.event_id, outgoing)
-        await self._publish(outgoing)
+        return outgoing
 
     def _placement(
         self, envelope: Envelope[Placed], record: GroupRecord, partition: int
@@ -357,9 +354,6 @@ class RequestIssuer:
 
     def remember(self, cause_id: str, outgoing: Sequence[Outgoing]) -> None:
         self._remember(cause_id, outgoing)
-
-    async def publish(self, outgoing: Sequence[Outgoing]) -> None:
-        await self._publish(outgoing)
 
     def _group(self, group_id: str) -> GroupRecord:
         raw = self._groups.get(group_id)

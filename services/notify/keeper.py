@@ -8,7 +8,8 @@ tables, in partition order with the groups' decisions:
   request (reassign.py); a close frees its provider's place.
 - `on_tick`: a wall-clock tick, sent for partitions read to their end, pops the
   deadlines passed: a request not accepted in time is reassigned, one past due without
-  first contact is marked overdue.
+  first contact is marked overdue; requests finished for longer than their retention
+  are deleted (tracker.py).
 - `on_capacity`: a provider's capacity, as changed for that partition.
 
 What an input causes is stored under its id in `issued` before it is sent, as for the
@@ -24,8 +25,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from opentelemetry import trace
 from opentelemetry.trace import Link
@@ -66,6 +68,15 @@ Serves = Callable[[str, str], bool]
 """Whether a partner (first) may report on requests of a provider (second)."""
 
 
+@dataclass(frozen=True)
+class Reported:
+    """What a report caused: `outcome` (`applied`, `refused`, `repeat`: a code, for
+    metrics) and the events to send, in order (`outgoing`)."""
+
+    outcome: Literal["applied", "refused", "repeat"]
+    outgoing: list[Outgoing]
+
+
 def update_event_id(request_event_id_: str, status: str) -> str:
     """The `legal-aid-updated` id: one per request and status, however often reported."""
     return request_event_id("legal-aid-updated", request_event_id_, status)
@@ -90,19 +101,18 @@ class ProgressKeeper:
         self._load = issuer.load
         self._tracer = telemetry.tracer("returns.notify")
 
-    async def on_report(self, envelope: Envelope[RequestStatusReported], partition: int) -> str:
-        """Apply one report if it may be; returns the outcome (a code, for metrics)."""
+    def on_report(self, envelope: Envelope[RequestStatusReported], partition: int) -> Reported:
+        """Apply one report if it may be; returns what to send, and the outcome."""
         report = envelope.data
         stored = self._issuer.stored(envelope.event_id)
         if stored is not None:
-            await self._issuer.publish(stored)
-            return "repeat"
+            return Reported("repeat", stored)
         tracked = self._tracker.get(report.request_event_id)
         problem = self._refusal(tracked, envelope, partition)
         if problem is not None or tracked is None:
             log.warning("report %s refused: %s", envelope.event_id, problem)
             metrics.REPORTS.labels(status=report.status, outcome="refused").inc()
-            return "refused"
+            return Reported("refused", [])
         applied = AppliedReport(
             status_at=report.status_at,
             reason_code=report.reason_code,
@@ -121,16 +131,16 @@ class ProgressKeeper:
                 if report.status == "closed":
                     self._finish(updated, partition)
         self._issuer.remember(envelope.event_id, outgoing)
-        await self._issuer.publish(outgoing)
         metrics.REPORTS.labels(status=report.status, outcome="applied").inc()
-        return "applied"
+        return Reported("applied", outgoing)
 
-    async def on_tick(self, partition: int, now: datetime, tick_id: str) -> None:
-        """Act on every deadline of `partition` passed by `now`."""
+    def on_tick(self, partition: int, now: datetime, tick_id: str) -> list[Outgoing]:
+        """Act on every deadline of `partition` passed by `now`, and delete the requests
+        finished for longer than their retention; returns what to send."""
+        self._tracker.expire(partition, now)
         stored = self._issuer.stored(tick_id)
         if stored is not None:
-            await self._issuer.publish(stored)
-            return
+            return stored
         outgoing: list[Outgoing] = []
         for deadline in self._tracker.passed(partition, now):
             tracked = self._tracker.get(deadline.request_event_id)
@@ -151,7 +161,7 @@ class ProgressKeeper:
                     )
         if outgoing:
             self._issuer.remember(tick_id, outgoing)
-            await self._issuer.publish(outgoing)
+        return outgoing
 
     def on_capacity(self, change: ProviderCapacityChanged, partition: int) -> None:
         self._tracker.set_capacity(partition, change.provider_id, change.capacity)

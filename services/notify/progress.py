@@ -69,9 +69,16 @@ class TrackedRequest(BaseModel):
     applied: dict[str, AppliedReport] = {}
     overdue: bool = False
     trace: str | None = None  # the traceparent it was sent with: what it causes continues it
+    finished_at: datetime | None = None  # when it was first stored finished (see `finished`)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more can happen to it: closed, or withdrawn or replaced (a declined
+        request is replaced at once). Only a finished request expires (tracker.py)."""
+        return self.ended is not None or self.stage in ("closed", "declined")
 
     @property
     def held(self) -> bool:
@@ -145,6 +152,11 @@ def marked_overdue(tracked: TrackedRequest) -> TrackedRequest:
     return _changed(tracked, overdue=True)
 
 
+def finished_on(tracked: TrackedRequest, at: datetime) -> TrackedRequest:
+    """`tracked`, finished, stamped with the time it was found finished."""
+    return _changed(tracked, finished_at=at)
+
+
 def with_request(tracked: TrackedRequest, request: LegalAidRequested) -> TrackedRequest:
     """`tracked` after an amendment of its request."""
     return _changed(tracked, request=request)
@@ -158,6 +170,7 @@ def _changed(
     ended: Ending | None = None,
     applied: dict[str, AppliedReport] | None = None,
     overdue: bool | None = None,
+    finished_at: datetime | None = None,
 ) -> TrackedRequest:
     """`tracked` with the fields given changed and every other one, its trace included,
     kept (typed, where `model_copy(update=...)` would take any string)."""
@@ -172,6 +185,7 @@ def _changed(
         applied=tracked.applied if applied is None else applied,
         overdue=tracked.overdue if overdue is None else overdue,
         trace=tracked.trace,
+        finished_at=tracked.finished_at if finished_at is None else finished_at,
     )
 
 

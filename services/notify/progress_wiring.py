@@ -3,7 +3,8 @@
 - :func:`wire_ticks`: a timer sends a tick to `notify-clock` for each partition whose
   inputs the decisions agent has read to their end (as screening does, ADR 9), and the
   in-memory deadline index is dropped on a rebalance;
-- :func:`on_clock`: the decisions agent's handling of a `notify-clock` record;
+- :func:`on_clock`: the decisions agent's handling of a `notify-clock` record (returns
+  what it causes, to send);
 - :func:`wire_capacity`: `notify-capacity` copies each `provider-capacity-changed` to
   every partition of `notify-clock`;
 - :func:`wire_reports`: `POST /v1/requests/{event_id}/status` and `/notify/requests`.
@@ -26,12 +27,14 @@ from schemas.codec import EventValidationError, decode
 from schemas.envelope import Envelope
 from schemas.requests import ProviderCapacityChanged, RequestStatusReported
 from services.notify.directory import PartnerDirectory
+from services.notify.handlers import Outgoing
 from services.notify.keeper import ProgressKeeper
 from services.notify.ops import requests_page
 from services.notify.reports_http import register_report_routes
+from services.notify.topics import Topics
 from services.notify.tracker import RequestTracker
 from services.runtime.context import Runtime
-from services.runtime.faust_app import contract_topic, is_ready, send_event
+from services.runtime.faust_app import is_ready
 from services.runtime.ordered import SettlementWindow, contiguous, read_to_end
 
 log = logging.getLogger(__name__)
@@ -42,13 +45,13 @@ DECISION_INPUTS = ("screened", "placed", "placement-withdrawn", "request-status-
 def wire_ticks(
     app: faust.App,
     runtime: Runtime,
+    topics: Topics,
     tracker: RequestTracker,
     window: SettlementWindow[Any],
     interval: float,
 ) -> None:
     """Tick every `interval` seconds for the partitions the decisions agent (reading
     through `window`) has read to their end."""
-    clock = contract_topic(app, runtime, CLOCK)
     inputs = {runtime.settings.topic(name) for name in DECISION_INPUTS}
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -66,18 +69,18 @@ def wire_ticks(
         behind = {tp.partition for tp in assigned if not read_to_end(app, window, tp)}
         now = json.dumps({"tick": datetime.now(UTC).isoformat()}).encode()
         for partition in sorted({tp.partition for tp in assigned} - behind):
-            await clock.send(value=now, partition=partition)
+            await topics.send_to_partition(CLOCK, now, partition)
 
 
-async def on_clock(keeper: ProgressKeeper, message: Any) -> None:
-    """A tick (deadlines) or a capacity change copied to this partition."""
+def on_clock(keeper: ProgressKeeper, message: Any) -> list[Outgoing]:
+    """A tick (deadlines) or a capacity change copied to this partition; returns what
+    it causes, to send."""
     try:
         document = json.loads(message.value)
         if "tick" in document:
             now = datetime.fromisoformat(document["tick"])
             tick_id = f"tick {message.partition} {document['tick']}"
-            await keeper.on_tick(message.partition, now, tick_id)
-            return
+            return keeper.on_tick(message.partition, now, tick_id)
         change = decode(document["capacity"].encode(), ProviderCapacityChanged)
         keeper.on_capacity(change.data, message.partition)
     except (ValueError, KeyError, TypeError, AttributeError, EventValidationError) as exc:
@@ -87,11 +90,11 @@ async def on_clock(keeper: ProgressKeeper, message: Any) -> None:
             message.offset,
             type(exc).__name__,
         )
+    return []
 
 
-def wire_capacity(app: faust.App, runtime: Runtime) -> None:
-    source = contract_topic(app, runtime, "provider-capacity-changed")
-    clock = contract_topic(app, runtime, CLOCK)
+def wire_capacity(app: faust.App, runtime: Runtime, topics: Topics) -> None:
+    source = topics.reading("provider-capacity-changed")
 
     @app.agent(source, name="notify-capacity")
     async def copy_capacity(stream: faust.StreamT[bytes]) -> None:
@@ -103,7 +106,7 @@ def wire_capacity(app: faust.App, runtime: Runtime) -> None:
                 continue
             copy = json.dumps({"capacity": event.message.value.decode()}).encode()
             sent = [
-                await clock.send(value=copy, partition=partition)
+                await topics.send_to_partition(CLOCK, copy, partition)
                 for partition in range(runtime.topology.lane_partitions)
             ]
             await asyncio.gather(*sent)  # on the broker before the event is acked
@@ -111,15 +114,13 @@ def wire_capacity(app: faust.App, runtime: Runtime) -> None:
 
 def wire_reports(
     app: faust.App,
-    runtime: Runtime,
+    topics: Topics,
     tracker: RequestTracker,
     directory: PartnerDirectory,
     producer: str,
 ) -> None:
-    reports = contract_topic(app, runtime, "request-status-reported")
-
     async def submit(envelope: Envelope[RequestStatusReported]) -> None:
-        sent = await send_event(reports, "request-status-reported", runtime, envelope)
+        sent = await topics.send_event("request-status-reported", envelope)
         await sent  # acknowledged by the broker before the partner hears 202
 
     register_report_routes(app, tracker, directory, submit, producer)

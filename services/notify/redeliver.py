@@ -29,12 +29,12 @@ from services.notify.partners import (
     matches,
     subscribed_as,
 )
-from services.runtime.faust_app import producer_name
+from services.runtime.identity import ServiceIdentity
 from services.runtime.publishing import EventProducer
 from services.runtime.security import kafka_python_options
 from services.runtime.settings import Settings
 
-PRODUCER = producer_name("notify")
+PRODUCER = ServiceIdentity("notify").producer
 DEFAULT_LOOKBACK = timedelta(days=1)
 """How far before `since` to look for the requests: a request precedes its failure by up
 to the whole retry schedule, and an outage is usually noticed after it began."""

@@ -1,30 +1,46 @@
 """The legal-aid requests notify tracks, their deadlines and their providers' capacity.
 
 - `requests` (key: the `legal-aid-requested` event id): a :class:`TrackedRequest`, from
-  its issue to its end (closed, declined, withdrawn, replaced). It is what a restart
-  knows of every deadline: nothing is a timer in memory.
+  its issue to its end (closed, declined, withdrawn, replaced), and for `retain` (30
+  days) after: then a clock tick deletes it (a tombstone on the changelog), so that the
+  scan after an assignment reads open work and recent history, not all history. It is
+  what a restart knows of every deadline: nothing is a timer in memory.
 - `capacity` (key `<partition>/<provider id>`): a provider's capacity as the last
   `provider-capacity-changed` copied to that partition set it (else its reference value).
 
 Only the decisions agent writes them. In memory it keeps what it can rebuild from
-`requests` after a rebalance: the :class:`DeadlineIndex` of each partition, and the
-overdue requests per location behind the `returns_legal_aid_overdue` gauge.
+`requests` after a rebalance: the :class:`DeadlineIndex` of each partition, the finished
+requests by the time they expire, and the overdue requests per location behind the
+`returns_legal_aid_overdue` gauge.
+
+What expiry does not delete: `issued` keeps what each input caused, and `groups` each
+group's decisions, so an old decision read again is still recognised and re-sends its
+stored requests, never issuing them anew; a partner's report on an expired request is
+refused as `unknown_request` (docs/adr/0031-notify-wiring-and-retention.md).
 """
 
 from __future__ import annotations
 
+import heapq
+import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator, MutableMapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from datetime import datetime, timedelta
 
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, utc_now
 from schemas.requests import LegalAidRequested
 from services.notify import metrics
 from services.notify.deadlines import Deadline, DeadlineIndex
-from services.notify.progress import TrackedRequest, pending_deadlines
+from services.notify.progress import TrackedRequest, finished_on, pending_deadlines
 from services.runtime.metrics import code as location_label
 
+log = logging.getLogger(__name__)
 Table = MutableMapping[str, bytes]
+DEFAULT_RETAIN = timedelta(days=30)
+EXPIRED_PER_TICK = 500
+"""Deletes one tick makes in a partition at most, so that a backlog (the first ticks
+after an upgrade, or after a long stop) is worked off over several ticks instead of
+stalling the decisions agent in one."""
 
 
 def capacity_key(partition: int, provider_id: str) -> str:
@@ -34,9 +50,18 @@ def capacity_key(partition: int, provider_id: str) -> str:
 class RequestTracker:
     """The `requests` and `capacity` tables, and the index of their deadlines."""
 
-    def __init__(self, requests: Table, capacity: Table) -> None:
+    def __init__(
+        self,
+        requests: Table,
+        capacity: Table,
+        *,
+        retain: timedelta = DEFAULT_RETAIN,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._requests, self._capacity = requests, capacity
+        self._retain, self._clock = retain, clock
         self.index = DeadlineIndex()
+        self._expiring: dict[int, list[tuple[datetime, str]]] = {}
         self._late: dict[int, Counter[str]] = {}
         self._loaded = False
 
@@ -67,6 +92,9 @@ class RequestTracker:
         """Store `tracked`, index its new deadlines and count it if it is late."""
         self.ensure(tracked.partition)
         before = self.get(tracked.event_id)
+        if tracked.finished and tracked.finished_at is None:
+            tracked = finished_on(tracked, self._clock())
+            self._expire_later(tracked)
         self._requests[tracked.event_id] = tracked.to_bytes()
         was_late = before is not None and before.late
         if was_late != tracked.late:
@@ -83,6 +111,11 @@ class RequestTracker:
             return
         deadlines: dict[int, list[Deadline]] = {}
         for tracked in self.all_tracked():
+            if tracked.finished:
+                if tracked.finished_at is None:  # stored before finishing was stamped
+                    tracked = finished_on(tracked, self._clock())
+                    self._requests[tracked.event_id] = tracked.to_bytes()
+                self._expire_later(tracked)
             if tracked.ended is not None:
                 continue
             deadlines.setdefault(tracked.partition, []).extend(pending_deadlines(tracked))
@@ -99,9 +132,28 @@ class RequestTracker:
         self.ensure(partition)
         return self.index.passed(partition, now)
 
+    def expire(self, partition: int, now: datetime, limit: int = EXPIRED_PER_TICK) -> int:
+        """Delete the requests of `partition` finished for longer than `retain` by
+        `now`, at most `limit` (the rest on the next calls); returns how many."""
+        self.ensure(partition)
+        heap = self._expiring.get(partition, [])
+        gone = 0
+        while heap and heap[0][0] <= now and gone < limit:
+            _, event_id = heapq.heappop(heap)
+            tracked = self.get(event_id)
+            if tracked is None or tracked.finished_at is None:
+                continue
+            if tracked.finished_at + self._retain <= now:
+                del self._requests[event_id]
+                gone += 1
+        if gone:
+            log.info("partition %d: %d finished request(s) past retention deleted", partition, gone)
+        return gone
+
     def forget(self) -> None:
         """After a rebalance: drop what is kept in memory (the gauge included)."""
         locations = {location for late in self._late.values() for location in late}
+        self._expiring.clear()
         self.index.forget()
         self._late.clear()
         self._loaded = False
@@ -124,6 +176,11 @@ class RequestTracker:
         """Every request in the table (the ops page's view; never called per event)."""
         for raw in list(self._requests.values()):
             yield TrackedRequest.model_validate_json(raw)
+
+    def _expire_later(self, tracked: TrackedRequest) -> None:
+        assert tracked.finished_at is not None
+        heap = self._expiring.setdefault(tracked.partition, [])
+        heapq.heappush(heap, (tracked.finished_at + self._retain, tracked.event_id))
 
     def _count(self, partition: int, location: str | None, delta: int) -> None:
         label = location_label(location)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from services.runtime.identity import ServiceIdentity
+
 # The input whose backlog tells whether a service keeps up (placement also reads the
 # INM topics and notify ``screened``, but these carry the bulk of each one's work).
 SERVICE_INPUTS: dict[str, str] = {
@@ -21,7 +23,7 @@ SERVICE_INPUTS: dict[str, str] = {
 
 def consumer_group(prefix: str, service: str) -> str:
     """The consumer group (faust app id) of ``service`` under topic prefix ``prefix``."""
-    return f"{prefix}returns-{service}"
+    return ServiceIdentity(service, prefix).consumer_group
 
 
 def lane_lags(

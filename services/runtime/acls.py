@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from schemas.registry import TOPICS
+from services.runtime.identity import ServiceIdentity
 
 SERVICES = ("intake", "screening", "placement", "notify")
 UPSTREAM_SOURCES = ("upstream-cbp", "upstream-inm-desk")  # US ports; INM's desks
@@ -87,7 +88,7 @@ def principals() -> tuple[str, ...]:
 
 def app_id(prefix: str, service: str) -> str:
     """The faust app id: ``service``'s consumer group and its internal topics' prefix."""
-    return f"{prefix}returns-{service}"
+    return ServiceIdentity(service, prefix).app_id
 
 
 def grants(prefix: str, internal_owners: Mapping[str, str]) -> list[Grant]:

@@ -22,20 +22,26 @@ from schemas.envelope import Envelope
 from services.runtime import instrument, metrics, telemetry
 from services.runtime.context import Runtime
 from services.runtime.faust_internals import ConsumerView, require_internals
+from services.runtime.identity import ServiceIdentity
 from services.runtime.logs import logging_config
 from services.runtime.replication import replication_factor
 from services.runtime.security import faust_options
+from services.runtime.stores import store_url
 
-VERSION = "0.1.0"
+
+def identity(service: str, runtime: Runtime) -> ServiceIdentity:
+    """``service``'s names under the runtime's topic prefix."""
+    return ServiceIdentity(service, runtime.settings.topic_prefix)
 
 
 def create_app(service: str, runtime: Runtime, **overrides: Any) -> faust.App:
     """A faust app for ``service``; its id is the consumer group and changelog prefix."""
     settings = runtime.settings
-    app_id = f"{settings.topic_prefix}returns-{service}"
+    names = identity(service, runtime)
+    app_id = names.app_id
     options: dict[str, Any] = {
         "broker": [f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
-        "store": "memory://",
+        "store": store_url(),
         "topic_partitions": runtime.topology.lane_partitions,
         "topic_replication_factor": replication_factor(),
         "topic_disable_leader": True,
@@ -47,7 +53,7 @@ def create_app(service: str, runtime: Runtime, **overrides: Any) -> faust.App:
         "web_bind": settings.web_host,
         "web_port": settings.port_for(service),
         "web_host": settings.web_host,
-        "datadir": str(settings.state_dir / f"{app_id}-{settings.worker_name}"),
+        "datadir": str(settings.state_dir / names.datadir(settings.worker_name)),
         "broker_commit_interval": 1.0,
         "producer_acks": -1,
         "stream_wait_empty": True,
@@ -93,7 +99,8 @@ async def send_event(
 
 
 def producer_name(service: str) -> str:
-    return f"{service}/{VERSION}"
+    """``service``'s envelope producer (:attr:`ServiceIdentity.producer`)."""
+    return ServiceIdentity(service).producer
 
 
 def is_ready(app: faust.App) -> bool:
@@ -132,7 +139,7 @@ def _update_lag(app: faust.App, runtime: Runtime) -> None:
     """
     consumer = cast(Any, app.consumer)
     view = ConsumerView(consumer)
-    service = app.conf.id.rsplit("returns-", 1)[-1]
+    service = ServiceIdentity.of_app_id(app.conf.id, runtime.settings.topic_prefix).service
     owned: set[tuple[str, str]] = set()
     for tp in consumer.assignment():
         topic = tp.topic.removeprefix(runtime.settings.topic_prefix)

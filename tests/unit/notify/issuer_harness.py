@@ -9,8 +9,11 @@ from typing import Any
 from schemas.codec import decode_any
 from schemas.decisions import Placed, PlacementWithdrawn, Screened
 from schemas.envelope import Envelope, make_envelope
+from schemas.requests import ProviderCapacityChanged, RequestStatusReported
 from services.notify.deadlines import DEFAULT_POLICY, DeadlinePolicy
 from services.notify.handlers import Outgoing, RequestIssuer
+from services.notify.keeper import ProgressKeeper
+from services.notify.tracker import RequestTracker
 from services.reference import load_reference
 from tests.unit.notify.notify_factories import PLACED_EVENT_ID, SCREENED_EVENT_ID
 
@@ -20,32 +23,76 @@ REFERENCE = load_reference()
 
 
 class Notify:
-    """A `RequestIssuer` on dicts, recording what it publishes and the tables it had then."""
+    """A `RequestIssuer` on dicts (`requests`), and `issuer`: the same, its handlers
+    recording what they return to be sent (`published`) and the tables stored then."""
 
-    def __init__(self, policy: DeadlinePolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self, policy: DeadlinePolicy = DEFAULT_POLICY, tracker: RequestTracker | None = None
+    ) -> None:
         self.groups: dict[str, bytes] = {}
         self.issued: dict[str, bytes] = {}
         self.load: dict[str, bytes] = {}
         self.published: list[Outgoing] = []
         self.issued_when_published: list[set[str]] = []
         ticks = iter(datetime(2026, 11, 28, tzinfo=UTC) + timedelta(seconds=s) for s in range(99))
-        self.issuer = RequestIssuer(
+        self.requests = RequestIssuer(
             REFERENCE,
             groups=self.groups,
             issued=self.issued,
             load=self.load,
-            publish=self._publish,
             producer="notify/test",
             clock=lambda: next(ticks),
+            tracker=tracker,
             policy=policy,
         )
+        self.issuer = Sending(self)
 
-    async def _publish(self, outgoing: Sequence[Outgoing]) -> None:
+    def sent(self, outgoing: Sequence[Outgoing]) -> None:
+        """What a handler returned, handed to the publisher as the service does."""
         self.issued_when_published.append(set(self.issued))
         self.published.extend(outgoing)
 
     def events(self) -> list[Envelope[Any]]:
         return [decode_any(o.value) for o in self.published]
+
+
+class Sending:
+    """The issuer's handlers, awaited as the agent uses them, their results sent."""
+
+    def __init__(self, notify: Notify) -> None:
+        self._notify = notify
+        self._issuer = notify.requests
+
+    async def on_screened(self, envelope: Envelope[Screened], partition: int) -> None:
+        self._notify.sent(self._issuer.on_screened(envelope, partition))
+
+    async def on_placed(self, envelope: Envelope[Placed], raw: bytes, partition: int) -> None:
+        self._notify.sent(self._issuer.on_placed(envelope, raw, partition))
+
+    async def on_withdrawn(self, envelope: Envelope[PlacementWithdrawn], partition: int) -> None:
+        self._notify.sent(self._issuer.on_withdrawn(envelope, partition))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._issuer, name)
+
+
+class SendingKeeper:
+    """A `ProgressKeeper` whose results are sent through `notify` as the agent does."""
+
+    def __init__(self, keeper: ProgressKeeper, notify: Notify) -> None:
+        self._keeper = keeper
+        self._notify = notify
+
+    async def on_report(self, envelope: Envelope[RequestStatusReported], partition: int) -> str:
+        reported = self._keeper.on_report(envelope, partition)
+        self._notify.sent(reported.outgoing)
+        return reported.outcome
+
+    async def on_tick(self, partition: int, now: datetime, tick_id: str) -> None:
+        self._notify.sent(self._keeper.on_tick(partition, now, tick_id))
+
+    def on_capacity(self, change: ProviderCapacityChanged, partition: int) -> None:
+        self._keeper.on_capacity(change, partition)
 
 
 def screened_envelope(data: Screened, event_id: str = SCREENED_EVENT_ID) -> Envelope[Screened]:

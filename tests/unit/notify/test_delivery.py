@@ -93,7 +93,8 @@ class Engine:
 
     async def deliver(self, to: PartnerSubscription, event_id: str = EVENT_ID) -> Outcome:
         ticket = await self.deliverer.submit(to, event_id, "legal-aid-requested", GROUP_ID, BODY)
-        return await asyncio.wait_for(ticket, timeout=10)
+        settled = await asyncio.wait_for(ticket, timeout=10)
+        return settled.outcome
 
 
 @asynccontextmanager
@@ -296,7 +297,7 @@ async def test_a_full_queue_makes_submit_wait_until_there_is_room() -> None:
         tickets = [first, second, await third]
         outcomes = await asyncio.wait_for(asyncio.gather(*tickets), timeout=10)
     assert order == ["e1", "e2", "e3"]
-    assert all(o.delivered for o in outcomes)
+    assert all(settled.outcome.delivered for settled in outcomes)
 
 
 # --- settling and stopping --------------------------------------------------------------
@@ -328,7 +329,7 @@ async def test_stop_drains_queued_deliveries() -> None:
     submit = engine.deliverer.submit
     tickets = [await submit(juarez, f"e{n}", "care-requested", GROUP_ID, BODY) for n in range(5)]
     await engine.deliverer.stop()
-    assert [t.result().event_id for t in tickets] == [f"e{n}" for n in range(5)]
+    assert [t.result().outcome.event_id for t in tickets] == [f"e{n}" for n in range(5)]
     assert len(seen) == 5
     with pytest.raises(RuntimeError):
         await submit(juarez, "e6", "care-requested", GROUP_ID, BODY)

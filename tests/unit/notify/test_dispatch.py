@@ -21,6 +21,7 @@ from services.notify.requests import (
     legal_aid_for_placement,
     request_event_id,
 )
+from services.notify.settling import Settler
 from services.runtime.ordered import SettlementWindow
 from tests.unit.notify.notify_factories import (
     JUAREZ_HEALTH,
@@ -113,10 +114,9 @@ class Harness:
                 backoff=Backoff(base=0.001, cap=0.001),
             ),
             [LAWYERS, CLINIC],
-            window=SettlementWindow(self.acked.append),
+            settler=Settler(SettlementWindow(self.acked.append), self.stuck.append),
             delivered=delivered or {},
             record_receipt=self._record,
-            on_stuck=self.stuck.append,
             producer="notify/test",
         )
 

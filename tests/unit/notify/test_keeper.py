@@ -17,6 +17,7 @@ from tests.unit.notify.issuer_harness import (
     PARTITION,
     REFERENCE,
     Notify,
+    SendingKeeper,
     place,
     placed_envelope,
     screened_envelope,
@@ -32,8 +33,11 @@ class Progress:
 
     def __init__(self, serves: bool = True) -> None:
         self.notify = Notify(policy=POLICY)
-        self.keeper = ProgressKeeper(
-            self.notify.issuer, REFERENCE, serves=lambda *_: serves, policy=POLICY
+        self.keeper = SendingKeeper(
+            ProgressKeeper(
+                self.notify.requests, REFERENCE, serves=lambda *_: serves, policy=POLICY
+            ),
+            self.notify,
         )
 
     async def issue(self) -> Envelope[Any]:

@@ -20,6 +20,7 @@ from tests.unit.notify.issuer_harness import (
     PARTITION,
     REFERENCE,
     Notify,
+    SendingKeeper,
     place,
     placed_envelope,
     screened_envelope,
@@ -49,9 +50,10 @@ class Progress:
 
     def __init__(self) -> None:
         self.notify = Notify(policy=POLICY)
-        self.keeper = ProgressKeeper(
-            self.notify.issuer, REFERENCE, serves=lambda *_: True, policy=POLICY
+        keeper = ProgressKeeper(
+            self.notify.requests, REFERENCE, serves=lambda *_: True, policy=POLICY
         )
+        self.keeper = SendingKeeper(keeper, self.notify)
 
     def sent(self, event_type: str) -> list[tuple[Envelope[Any], Outgoing]]:
         return [
