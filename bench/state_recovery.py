@@ -14,14 +14,19 @@ Against ``KAFKA_BOOTSTRAP_SERVERS``, in fresh prefixed topics:
 3. per changelog topic: the cleanup policy, the records and bytes written, the keys
    alive (the latest record per key is not a tombstone) and what compaction would keep;
 4. restart-to-ready: SIGTERM, start again, until ``/readyz`` answers 200 (faust has read
-   every changelog back into its tables; the store is ``memory://``, so a restart always
-   does);
+   back what its store does not hold: with ``--store memory`` every changelog, with
+   ``--store rocksdb`` what was written since the store's last persisted offset), and the
+   worker's resident memory (RSS) once caught up and once ready again;
 5. compaction forced: ``segment.ms`` and ``min.cleanable.dirty.ratio`` made small on
    the changelogs and a segment rolled, then, once
    the log cleaner has run, the records left and the restart-to-ready time again.
 
-Prints one table; ``--json`` writes the figures too. The topics are deleted at the end
-unless ``--keep``.
+``--compare-memory`` restarts each service once more on the same state with
+``RETURNS_STORE=memory`` (before and after compaction), so that both stores are timed
+on the same changelogs and the same machine load. ``--env NAME=VALUE`` (repeatable)
+sets a service setting, for example a retention
+(``RETURNS_SCREENING_RETAIN_DAYS``). Prints one table; ``--json`` writes the figures
+too. The topics are deleted at the end unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -72,6 +77,15 @@ class ServiceFigures:
     changelogs: list[Changelog]
     compacted: list[Changelog]
     ready_after_compaction_s: float
+    store: str = "memory"
+    rss_caught_up_mb: float = 0.0  # resident memory once every input was read
+    rss_ready_mb: float = 0.0  # ... and once ready again after a restart
+    rss_peak_mb: float = 0.0  # the restarted worker's peak, recovery included
+    datadir_mb: float = 0.0  # what the store keeps on disk
+    # --compare-memory: the same state restarted with RETURNS_STORE=memory
+    ready_memory_s: float | None = None
+    rss_memory_ready_mb: float | None = None
+    ready_memory_after_compaction_s: float | None = None
 
 
 def _admin(runtime: Runtime) -> KafkaAdminClient:
@@ -270,6 +284,20 @@ def last_records(runtime: Runtime, topic: str) -> dict[int, tuple[bytes | None, 
         consumer.close()
 
 
+def resident_mb(process: ServiceProcess, field: str = "VmRSS") -> float:
+    """The worker's resident memory (``VmRSS``) or its peak (``VmHWM``), in MB."""
+    assert process.process is not None
+    for line in Path(f"/proc/{process.process.pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024 / 1e6
+    return 0.0
+
+
+def datadir_mb(process: ServiceProcess) -> float:
+    state = Path(process.env()["RETURNS_STATE_DIR"])
+    return sum(f.stat().st_size for f in state.rglob("*") if f.is_file()) / 1e6
+
+
 def restart_to_ready(process: ServiceProcess) -> float:
     process.stop()
     began = time.monotonic()
@@ -278,18 +306,62 @@ def restart_to_ready(process: ServiceProcess) -> float:
     return time.monotonic() - began
 
 
-def run_service(service: str, runtime: Runtime, groups: int, timeout: float) -> ServiceFigures:
+def restart_with_memory(process: ServiceProcess) -> tuple[float, float]:
+    """Restart-to-ready and RSS of the same worker with ``memory://``, then back."""
+    store = process.env_extra.get("RETURNS_STORE")
+    process.env_extra["RETURNS_STORE"] = "memory"
+    ready = restart_to_ready(process)
+    time.sleep(5)
+    rss = resident_mb(process)
+    process.stop()
+    if store is None:
+        del process.env_extra["RETURNS_STORE"]
+    else:
+        process.env_extra["RETURNS_STORE"] = store
+    process.start()
+    return ready, rss
+
+
+def run_service(
+    service: str,
+    runtime: Runtime,
+    groups: int,
+    timeout: float,
+    env: dict[str, str],
+    compare_memory: bool = False,
+) -> ServiceFigures:
     print(f"{service}: reading the state of {groups} groups ...", file=sys.stderr)
-    process = start(service, runtime, RETURNS_GROUP_WAIT_MINUTES="10")
+    process = start(service, runtime, **{"RETURNS_GROUP_WAIT_MINUTES": "10", **env})
     try:
         catch_up = wait_caught_up(runtime, service, timeout)
+        rss_caught_up = resident_mb(process)
         topics = changelog_topics(runtime, service)
         before = [measure_changelog(runtime, t) for t in topics]
         ready = restart_to_ready(process)
+        time.sleep(5)  # past the first timers and the first rebuild of derived indexes
+        rss_ready, rss_peak = resident_mb(process), resident_mb(process, "VmHWM")
+        memory = restart_with_memory(process) if compare_memory else (None, None)
         force_compaction(runtime, topics, timeout=180)
         after = [measure_changelog(runtime, t) for t in topics]
         ready_after = restart_to_ready(process)
-        return ServiceFigures(service, groups, catch_up, ready, before, after, ready_after)
+        memory_after = restart_with_memory(process)[0] if compare_memory else None
+        return ServiceFigures(
+            service,
+            groups,
+            catch_up,
+            ready,
+            before,
+            after,
+            ready_after,
+            store=env.get("RETURNS_STORE", "default"),
+            rss_caught_up_mb=rss_caught_up,
+            rss_ready_mb=rss_ready,
+            rss_peak_mb=rss_peak,
+            datadir_mb=datadir_mb(process),
+            ready_memory_s=memory[0],
+            rss_memory_ready_mb=memory[1],
+            ready_memory_after_compaction_s=memory_after,
+        )
     finally:
         process.stop()
 
@@ -308,13 +380,23 @@ def print_table(figures: list[ServiceFigures]) -> None:
             )
     print()
     print(
-        f"{'service':<10} {'groups':>7} {'catch-up s':>11} {'ready s':>8} {'ready s compacted':>18}"
+        f"{'service':<10} {'store':<8} {'groups':>7} {'catch-up s':>11} {'ready s':>8}"
+        f" {'ready s compacted':>18} {'RSS MB':>7} {'RSS MB ready':>13} {'peak MB':>8}"
+        f" {'disk MB':>8}"
     )
     for figure in figures:
         print(
-            f"{figure.service:<10} {figure.groups:>7} {figure.catch_up_s:>11.1f}"
-            f" {figure.ready_s:>8.1f} {figure.ready_after_compaction_s:>18.1f}"
+            f"{figure.service:<10} {figure.store:<8} {figure.groups:>7}"
+            f" {figure.catch_up_s:>11.1f} {figure.ready_s:>8.1f}"
+            f" {figure.ready_after_compaction_s:>18.1f} {figure.rss_caught_up_mb:>7.0f}"
+            f" {figure.rss_ready_mb:>13.0f} {figure.rss_peak_mb:>8.0f} {figure.datadir_mb:>8.1f}"
         )
+        if figure.ready_memory_s is not None:
+            print(
+                f"{'':<10} {'memory':<8} {'(same state)':>20} {figure.ready_memory_s:>8.1f}"
+                f" {figure.ready_memory_after_compaction_s or 0:>18.1f} {'':>7}"
+                f" {figure.rss_memory_ready_mb or 0:>13.0f}"
+            )
 
 
 def main() -> int:
@@ -327,7 +409,19 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=3600, help="catch-up limit, s")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the topics")
+    parser.add_argument("--store", choices=("memory", "rocksdb"), help="RETURNS_STORE")
+    parser.add_argument(
+        "--compare-memory",
+        action="store_true",
+        help="also restart each service on the same state with RETURNS_STORE=memory",
+    )
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="a service setting"
+    )
     args = parser.parse_args()
+    env = dict(item.split("=", 1) for item in args.env if "=" in item)
+    if args.store:
+        env["RETURNS_STORE"] = args.store
     services = [s for s in args.services.split(",") if s]
     unknown = set(services) - set(SERVICES)
     if unknown:
@@ -339,7 +433,9 @@ def main() -> int:
             inbound = new_runtime()
             sent = feed_submissions(inbound, args.groups, args.seed)
             print(f"intake: {sent} submissions written", file=sys.stderr)
-            figures.append(run_service("intake", inbound, args.groups, args.timeout))
+            figures.append(
+                run_service("intake", inbound, args.groups, args.timeout, env, args.compare_memory)
+            )
             report(figures, args.json)
         rest = [s for s in services if s != "intake"]
         if rest:
@@ -347,7 +443,11 @@ def main() -> int:
             counts = feed_history(history, args.groups, args.seed)
             print(f"history: {sum(counts.values())} events written {dict(counts)}", file=sys.stderr)
             for service in rest:
-                figures.append(run_service(service, history, args.groups, args.timeout))
+                figures.append(
+                    run_service(
+                        service, history, args.groups, args.timeout, env, args.compare_memory
+                    )
+                )
                 report(figures, args.json)  # each service's figures as soon as they exist
     finally:
         if not args.keep:

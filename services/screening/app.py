@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,12 +24,19 @@ from services.runtime.faust_app import (
 from services.runtime.instrument import observed
 from services.runtime.ordered import contiguous, ordered_acks, read_to_end
 from services.screening.desk import ScreeningDesk
+from services.screening.retention import Retention
 from services.screening.ruleset import RuleSet, load_rule_set
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
 KEY_REFRESH_SECONDS = 2.0  # how soon an erased key leaves this process's cache
-TABLES = {"groups": "screening-groups", "open": "open-groups", "watermarks": "arrival-watermarks"}
+TABLES = {
+    "groups": "screening-groups",
+    "open": "open-groups",
+    "watermarks": "arrival-watermarks",
+    "closed": "closed-groups",
+    "retained": "retained-groups",
+}
 
 
 def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
@@ -57,6 +65,7 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
         emit,
         grace,
         open_member=lambda raw: open_raw(raw, keys),
+        retention=Retention.from_env(os.environ),
     )
     lock = asyncio.Lock()  # the member agent and the clock agent share the tables
 
@@ -65,6 +74,7 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
         # The tables now hold other partitions' groups too: the index is rebuilt from
         # them, once they are recovered, on its next use.
         desk.deadlines.forget()
+        desk.expiring.forget()
 
     members_read = ordered_acks(app)
 

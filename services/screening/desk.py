@@ -4,13 +4,17 @@ The tables are changelog-backed faust tables in the service, plain dicts in test
 - ``groups``: group id -> `GroupFile` (its records and its live decision);
 - ``open``: group id -> "<partition> <due time>" for groups not yet decided; an index
   derived from it (`Deadlines`) finds the due ones without reading the others;
-- ``watermarks``: "p<partition>" -> the latest arrival read on the partition.
+- ``watermarks``: "p<partition>" -> the latest arrival read on the partition;
+- ``closed``: group id -> the live decision of a group whose file expired, and
+  ``retained``: group id -> "<partition> <expiry time>" of each decided or closed group,
+  indexed like ``open`` (services/screening/retention.py says how long each is kept).
 
 Only the agent that owns a partition calls the desk for that partition.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,23 +23,27 @@ from opentelemetry import trace
 from opentelemetry.trace import Link
 
 from schemas.decisions import GatherWindow
-from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
+from schemas.envelope import Envelope
 from schemas.person import PersonReturned
 from services.keys import Erased, open_raw
 from services.runtime import instrument, telemetry
+from services.runtime.identity import ServiceIdentity
 from services.screening.deadlines import Deadlines, open_line
 from services.screening.grouping import (
     DecisionTaken,
     GroupFile,
     MemberRecord,
+    chained_decision,
     member_record,
     new_group,
     window_of,
 )
-from services.screening.rules import decide_group
+from services.screening.retention import Retention, closed_line
 from services.screening.ruleset import RuleSet
 
-PRODUCER = "screening/0.2.0"
+log = logging.getLogger(__name__)
+
+PRODUCER = ServiceIdentity("screening", version="0.2.0").producer
 Emit = Callable[[Envelope[Any]], Awaitable[Any]]
 Table = MutableMapping[str, bytes]
 OpenMember = Callable[[bytes], Envelope[PersonReturned] | Erased]
@@ -56,6 +64,7 @@ class ScreeningDesk:
         emit: Emit,
         grace: timedelta = timedelta(seconds=30),
         open_member: OpenMember = open_unsealed,
+        retention: Retention | None = None,
     ) -> None:
         self.rules = rules
         self.open_member = open_member
@@ -65,6 +74,11 @@ class ScreeningDesk:
         self.open = tables["open"]
         self.watermarks = tables["watermarks"]
         self.deadlines = Deadlines(self.open)
+        # A desk given no retention tables (tests, benchmarks) keeps them in dicts.
+        self.closed = tables.setdefault("closed", {})
+        self.retained = tables.setdefault("retained", {})
+        self.expiring = Deadlines(self.retained)
+        self.retention = retention or Retention()
         self.emit = emit
         self.tracer = telemetry.tracer("returns.screening")
 
@@ -82,11 +96,15 @@ class ScreeningDesk:
         group = GroupFile.model_validate_json(stored) if stored is not None else None
         if group is not None and group.knows(envelope.event_id):
             pass  # a copy of a record already taken
+        elif group is None and self._beyond_retention(envelope):
+            pass  # its group's decision stands (or it is older than screening's memory)
         elif group is None:
             await self._store(new_group(record, partition, member.crossing, member.group_id))
         else:
             await self._take_into(group.with_record(record), record)
-        await self.close_due(partition, self._advance_watermark(partition, record.arrived_at))
+        arrival_clock = self._advance_watermark(partition, record.arrived_at)
+        await self.close_due(partition, arrival_clock)
+        self.expire_due(partition, arrival_clock)
 
     async def close_due(self, partition: int, arrival_clock: datetime) -> None:
         """Decide every open group of ``partition`` whose window ran out by ``arrival_clock``,
@@ -94,6 +112,40 @@ class ScreeningDesk:
         for group_id in self.deadlines.due(partition, arrival_clock - self.grace):
             group = GroupFile.model_validate_json(self.groups[group_id])
             await self._first_decision(group, window_of(group, self.window, arrival_clock, False))
+
+    def expire_due(self, partition: int, arrival_clock: datetime) -> None:
+        """Close each decided group of ``partition`` kept past its period (its file gives
+        way to a closed line), and forget each closed group past its own."""
+        for group_id in self.expiring.due(partition, arrival_clock):
+            stored = self.groups.pop(group_id, None)
+            if stored is None:
+                self.closed.pop(group_id, None)
+                self.retained.pop(group_id, None)
+                self.expiring.closed(group_id)
+                continue
+            group = GroupFile.model_validate_json(stored)
+            closed_at = self.retention.file_expires_at(group)
+            self.closed[group_id] = closed_line(group, closed_at)
+            self._retain_until(group, self.retention.closed_expires_at(closed_at))
+
+    def _beyond_retention(self, envelope: Envelope[PersonReturned]) -> bool:
+        member = envelope.data
+        if member.group_id in self.closed:
+            reason = "its group was decided and closed"
+        elif self.retention.too_old_to_open(member.returned_at, envelope.occurred_at):
+            reason = "it is older than screening's retention"
+        else:
+            return False
+        log.info("a person-returned record is not taken: %s (%s)", reason, envelope.event_id)
+        return True
+
+    def _keep_decided(self, group: GroupFile) -> None:
+        self.groups[group.group_id] = group.model_dump_json().encode()
+        self._retain_until(group, self.retention.file_expires_at(group))
+
+    def _retain_until(self, group: GroupFile, until: datetime) -> None:
+        self.retained[group.group_id] = open_line(group.partition, until)
+        self.expiring.opened(group.group_id, group.partition, until)
 
     async def _store(self, group: GroupFile) -> None:
         if group.is_complete():
@@ -110,15 +162,13 @@ class ScreeningDesk:
             await self._store(group)
         elif not group.changed_since_decision():
             # A record that changes nothing (a second record of a member already counted).
-            self.groups[group.group_id] = group.model_dump_json().encode()
+            self._keep_decided(group)
         else:
             await self._redecide(group)
 
     async def _first_decision(self, group: GroupFile, window: GatherWindow) -> None:
         decided = await self._decide(group, window, previous=None)
-        self.groups[group.group_id] = (
-            group.model_copy(update={"decided": decided}).model_dump_json().encode()
-        )
+        self._keep_decided(group.model_copy(update={"decided": decided}))
         self.open.pop(group.group_id, None)
         self.deadlines.closed(group.group_id)
 
@@ -126,9 +176,7 @@ class ScreeningDesk:
         assert group.decided is not None
         decided = await self._decide(group, group.decided.window, previous=group.decided)
         kept = decided or group.decided  # nobody readable left: the last decision stands
-        self.groups[group.group_id] = (
-            group.model_copy(update={"decided": kept}).model_dump_json().encode()
-        )
+        self._keep_decided(group.model_copy(update={"decided": kept}))
 
     async def _decide(
         self, group: GroupFile, window: GatherWindow, previous: DecisionTaken | None
@@ -141,38 +189,17 @@ class ScreeningDesk:
             return None
         members = [record for record, _ in readable]
         envelopes = [envelope for _, envelope in readable if not isinstance(envelope, Erased)]
-        revision = previous.revision + 1 if previous else 1
-        decision = decide_group([m.data for m in envelopes], self.rules).model_copy(
-            update={
-                "supersedes": previous.event_id if previous else None,
-                "revision": revision,
-                "window": window,
-            }
-        )
-        member_events = tuple(record.event_id for record in members)
-        causes = digest_of(list(member_events))
-        envelope = make_envelope(
-            decision,
-            event_id=event_id_for("screened", causes),
-            producer=PRODUCER,
-            correlation_id=decision.group_id,
-            causation_id=causes,
-            crossing=group.crossing,
+        envelope, taken = chained_decision(
+            envelopes, self.rules, window, previous, producer=PRODUCER, crossing=group.crossing
         )
         parent, links = _trace_of(members)
         with self.tracer.start_as_current_span("screening.decide", context=parent, links=links):
-            instrument.decided("screening", decision.decision, envelope.crossing)
+            instrument.decided("screening", taken.decision, envelope.crossing)
             span = trace.get_current_span()
-            span.set_attribute("returns.members", len(decision.members))
-            span.set_attribute("returns.revision", revision)
+            span.set_attribute("returns.members", len(envelope.data.members))
+            span.set_attribute("returns.revision", taken.revision)
             await self.emit(envelope)
-        return DecisionTaken(
-            event_id=envelope.event_id,
-            decision=decision.decision,
-            revision=revision,
-            window=window,
-            member_events=member_events,
-        )
+        return taken
 
     def _advance_watermark(self, partition: int, arrived_at: datetime) -> datetime:
         key = f"p{partition}"

@@ -19,15 +19,17 @@ After that, every new member or corrected record re-decides the whole group.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas.decisions import GatherWindow
-from schemas.envelope import Envelope
+from schemas.decisions import GatherWindow, Screened
+from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
 from schemas.person import PersonReturned, person_returned_event_id
+from services.screening.rules import decide_group
+from services.screening.ruleset import RuleSet
 
 
 class _Stored(BaseModel):
@@ -138,9 +140,62 @@ def new_group(record: MemberRecord, partition: int, crossing: str, group_id: str
 def window_of(
     group: GroupFile, window: timedelta, closed_at: datetime, complete: bool
 ) -> GatherWindow:
+    return gather_window(group.opened_at, window, closed_at, complete)
+
+
+def gather_window(
+    opened_at: datetime, window: timedelta, closed_at: datetime, complete: bool
+) -> GatherWindow:
+    """The window a group's first decision records: it closed `complete`, or ran out."""
     return GatherWindow(
-        opened_at=group.opened_at,
+        opened_at=opened_at,
         minutes=window.total_seconds() / 60,
         closed_at=closed_at,
         closed_by="complete" if complete else "window",
     )
+
+
+def chained_decision(
+    members: Sequence[Envelope[PersonReturned]],
+    rules: RuleSet,
+    window: GatherWindow,
+    previous: DecisionTaken | None,
+    *,
+    producer: str,
+    crossing: str,
+    occurred_at: datetime | None = None,
+) -> tuple[Envelope[Screened], DecisionTaken]:
+    """The group's decision on its current readable records, as screening writes it.
+
+    `decide_group` decides; the decision supersedes `previous` (the group's live one,
+    None for the first) with the next revision and keeps the group's first window. Its
+    event id is derived from the member events, so the same records give the same event
+    however often they are decided (a replay, or the audit's synthetic histories).
+    """
+    revision = previous.revision + 1 if previous else 1
+    decision = decide_group([member.data for member in members], rules).model_copy(
+        update={
+            "supersedes": previous.event_id if previous else None,
+            "revision": revision,
+            "window": window,
+        }
+    )
+    member_events = tuple(member.event_id for member in members)
+    causes = digest_of(list(member_events))
+    envelope = make_envelope(
+        decision,
+        event_id=event_id_for("screened", causes),
+        producer=producer,
+        correlation_id=decision.group_id,
+        causation_id=causes,
+        crossing=crossing,
+        occurred_at=occurred_at,
+    )
+    taken = DecisionTaken(
+        event_id=envelope.event_id,
+        decision=decision.decision,
+        revision=revision,
+        window=window,
+        member_events=member_events,
+    )
+    return envelope, taken

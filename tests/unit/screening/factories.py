@@ -8,19 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from schemas.person import PersonReturned
-
-DECLARATIONS = (
-    "pregnant",
-    "physical_illness",
-    "mental_illness",
-    "disability",
-    "lgbti",
-    "fear_of_return_to_mexico",
-    "travelling_without_parent_or_guardian",
-)
+from schemas.envelope import Envelope, make_envelope
+from schemas.person import DECLARATIONS, PersonReturned, person_returned_event_id
 
 
 def returned(
@@ -74,3 +66,16 @@ def returned(
         else {"court": "EOIR El Paso", "scheduled_at": hearing_at},
     }
     return PersonReturned.model_validate_json(json.dumps(record))
+
+
+def published(record: PersonReturned, at: datetime | None = None) -> Envelope[PersonReturned]:
+    """`record` as intake publishes it, accepted `at` (now by default): its arrival time."""
+    return make_envelope(
+        record,
+        event_id=person_returned_event_id(record.source, record.submission_id),
+        producer="intake/0.1.0",
+        correlation_id=record.group_id,
+        causation_id=None,
+        crossing=record.crossing,
+        occurred_at=at,
+    )

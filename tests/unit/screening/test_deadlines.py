@@ -9,11 +9,11 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas import Envelope, PersonReturned, encode, event_id_for, make_envelope
+from schemas import Envelope, PersonReturned, encode
 from services.screening.deadlines import Deadlines, open_line, read_open_line
 from services.screening.desk import ScreeningDesk
 from services.screening.ruleset import load_rule_set
-from tests.unit.screening.factories import returned
+from tests.unit.screening.factories import published, returned
 
 WINDOW = timedelta(minutes=10)
 GRACE = timedelta(seconds=30)
@@ -53,15 +53,7 @@ def arrival(number: int, at: datetime, size: int = 2) -> tuple[Envelope[PersonRe
         group_size=size,
         submission_id=f"cbp-elp-{number:06d}",
     )
-    envelope = make_envelope(
-        record,
-        event_id=event_id_for("person-returned", record.source, record.submission_id),
-        producer="intake/0.1.0",
-        correlation_id=record.group_id,
-        causation_id=None,
-        crossing=record.crossing,
-        occurred_at=at,
-    )
+    envelope = published(record, at)
     return envelope, encode(envelope)
 
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from schemas import Envelope, PersonReturned, Screened, encode, event_id_for, make_envelope
+from schemas import Envelope, PersonReturned, Screened, encode
 from services.screening.desk import ScreeningDesk
 from services.screening.ruleset import load_rule_set
-from tests.unit.screening.factories import returned
+from tests.unit.screening.factories import published, returned
 
 WINDOW = timedelta(minutes=10)
 GRACE = timedelta(seconds=30)
@@ -39,15 +39,7 @@ class Desk:
     async def take(
         self, record: PersonReturned, at: datetime = NOON, partition: int = 3
     ) -> Envelope[PersonReturned]:
-        envelope = make_envelope(
-            record,
-            event_id=event_id_for("person-returned", record.source, record.submission_id),
-            producer="intake/0.1.0",
-            correlation_id=record.group_id,
-            causation_id=None,
-            crossing=record.crossing,
-            occurred_at=at,
-        )
+        envelope = published(record, at)
         await self.desk.take_member(envelope, encode(envelope), partition, None)
         return envelope
 

@@ -19,11 +19,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas import Envelope, PersonReturned, Screened, encode, event_id_for, make_envelope
+from schemas import Envelope, PersonReturned, Screened, encode
 from services.screening.desk import ScreeningDesk
 from services.screening.rules import decide_group
 from services.screening.ruleset import load_rule_set
-from tests.unit.screening.factories import returned
+from tests.unit.screening.factories import published, returned
 
 RULES = load_rule_set("2021-12")
 WINDOW = timedelta(minutes=10)
@@ -103,15 +103,7 @@ def traffic(draw: st.DrawFn) -> tuple[list[list[Arrival]], list[Arrival]]:
 
 def envelope_of(arrival: Arrival) -> Envelope[PersonReturned]:
     record = arrival.record
-    return make_envelope(
-        record,
-        event_id=event_id_for("person-returned", record.source, record.submission_id),
-        producer="intake/0.1.0",
-        correlation_id=record.group_id,
-        causation_id=None,
-        crossing=record.crossing,
-        occurred_at=arrival.arrived_at,
-    )
+    return published(record, arrival.arrived_at)
 
 
 async def screen(merged: list[Arrival]) -> list[Envelope[Any]]:

@@ -1,0 +1,100 @@
+"""Where a worker keeps its tables between restarts: ``RETURNS_STORE``.
+
+- ``rocksdb`` (the default): each table partition is a RocksDB database in the worker's
+  ``datadir`` (faust's ``rocksdb://`` store on ``rocksdict``). faust records, in each
+  database, the last changelog offset it holds, so a restarted worker reads back only
+  what was written since, and a table's values live on disk, not in the heap.
+- ``memory``: every table is a dict, read back from its whole changelog on every start.
+
+faust's own rocksdb store is used with two changes (`LeanRocksDBStore`):
+- its memory is capped for the whole process: one block cache and one memtable budget
+  shared by every table partition, instead of faust's 2 GiB cache and 3 x 64 MiB
+  memtables for each of them (a service holds some thirty);
+- a read finds a key in whichever assigned partition holds it, like the memory store.
+  faust's reads look only in the partition of the event being processed, so a table
+  read while handling another topic's event (or a partition number that differs) would
+  see nothing.
+
+One worker per ``datadir``: a database is locked while open, and the datadir is named
+after the app and ``RETURNS_WORKER_NAME`` (services/runtime/faust_app.py), so two
+workers of a service on one machine need different names. The changelog stays the
+source of truth: deleting the datadir costs one full read of it, nothing else
+(docs/adr/0032-persistent-state-and-retention.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import rocksdict
+from faust.stores import STORES
+from faust.stores.rocksdb import RocksDBOptions, Store
+
+from services.runtime.settings import ConfigurationError
+
+STORES_BY_SETTING = {"rocksdb": "returns-rocksdb://", "memory": "memory://"}
+DEFAULT_STORE = "rocksdb"
+BLOCK_CACHE_BYTES = 32 * 1024**2  # shared by every table partition of the process
+MEMTABLE_BUDGET_BYTES = 32 * 1024**2  # idem: a flush to disk is forced past it
+MEMTABLE_BYTES = 4 * 1024**2  # one partition's memtable
+
+
+def store_url(env: Mapping[str, str] | None = None) -> str:
+    """faust's ``store`` URL for ``RETURNS_STORE`` (``rocksdb`` or ``memory``)."""
+    source = os.environ if env is None else env
+    name = source.get("RETURNS_STORE", "") or DEFAULT_STORE
+    try:
+        url = STORES_BY_SETTING[name]
+    except KeyError:
+        choices = " or ".join(sorted(STORES_BY_SETTING))
+        raise ConfigurationError(f"RETURNS_STORE must be {choices} (got {name!r})") from None
+    STORES.aliases.setdefault("returns-rocksdb", f"{__name__}:LeanRocksDBStore")
+    return url
+
+
+@cache
+def _shared_cache() -> rocksdict.Cache:
+    return rocksdict.Cache(BLOCK_CACHE_BYTES)
+
+
+@cache
+def _shared_memtables() -> rocksdict.WriteBufferManager:
+    return rocksdict.WriteBufferManager(MEMTABLE_BUDGET_BYTES, False)
+
+
+class LeanOptions(RocksDBOptions):
+    """faust's options, with the process-wide cache and memtable budget."""
+
+    def as_options(self) -> rocksdict.Options:
+        options = rocksdict.Options(raw_mode=True)
+        options.create_if_missing(True)
+        if self.max_open_files is not None:
+            options.set_max_open_files(self.max_open_files)
+        options.set_write_buffer_size(MEMTABLE_BYTES)
+        options.set_max_write_buffer_number(2)
+        options.set_target_file_size_base(self.target_file_size_base)
+        options.set_write_buffer_manager(_shared_memtables())
+        table = rocksdict.BlockBasedOptions()
+        table.set_bloom_filter(self.bloom_filter_size, block_based=True)
+        table.set_block_cache(_shared_cache())
+        table.set_index_type(rocksdict.BlockBasedIndexType.binary_search())
+        options.set_block_based_table_factory(table)
+        return options
+
+
+class LeanRocksDBStore(Store):
+    """faust's rocksdb store on rocksdict, capped in memory, read in any partition."""
+
+    def __init__(self, url: Any, app: Any, table: Any, **kwargs: Any) -> None:
+        super().__init__(url, app, table, driver="rocksdict", **kwargs)
+        self.rocksdb_options = LeanOptions(**(self.options or {}), use_rocksdict=True)
+
+    def _get(self, key: bytes) -> bytes | None:
+        found = self._get_bucket_for_key(key)
+        return None if found is None else bytes(found[1])
+
+    def _contains(self, key: bytes) -> bool:
+        return self._get_bucket_for_key(key) is not None

@@ -1,0 +1,60 @@
+"""``RETURNS_STORE``, and the rocksdb store's reads across partitions, on a real RocksDB."""
+
+from __future__ import annotations
+
+import weakref
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import pytest
+from faust.streams import _current_event
+
+from services.runtime.settings import ConfigurationError
+from services.runtime.stores import store_url
+
+
+def test_rocksdb_is_the_default_and_memory_can_be_chosen() -> None:
+    assert store_url({}) == store_url({"RETURNS_STORE": "rocksdb"}) == "returns-rocksdb://"
+    assert store_url({"RETURNS_STORE": "memory"}) == "memory://"
+
+
+def test_an_unknown_store_is_named_with_the_choices() -> None:
+    with pytest.raises(ConfigurationError, match=r"RETURNS_STORE must be memory or rocksdb"):
+        store_url({"RETURNS_STORE": "redis"})
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Any:
+    app = faust.App("returns-test", store=store_url({}), datadir=str(tmp_path))
+    return app.Table("groups", key_type=str, value_type=bytes, partitions=4)
+
+
+class Event:
+    def __init__(self, partition: int) -> None:
+        self.message = SimpleNamespace(partition=partition)
+
+
+def handling_an_event_of(partition: int) -> Any:
+    event = Event(partition)
+    return _current_event.set(weakref.ref(event)), event  # the event must stay referenced
+
+
+def test_a_key_of_one_partition_is_read_while_handling_another_partitions_event(
+    table: Any,
+) -> None:
+    store = table.data
+    store._db_for_partition(2).put(b"G-2026-000123", b"decided")
+    token, _event = handling_an_event_of(0)
+    try:
+        assert store._get(b"G-2026-000123") == b"decided"
+        assert store._contains(b"G-2026-000123")
+        assert store._get(b"G-2026-000999") is None
+    finally:
+        _current_event.reset(token)
+
+
+def test_the_tables_of_a_worker_are_files_in_its_datadir(table: Any, tmp_path: Path) -> None:
+    table.data._db_for_partition(1).put(b"k", b"v")
+    assert any(tmp_path.rglob("groups-1.db/CURRENT"))
