@@ -11,13 +11,15 @@ from typing import Any
 
 import faust
 
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, utc_now
 from schemas.rejections import SubmissionOrigin
 from services.intake.auth import TokenFile, TokenRegistry
 from services.intake.handling import IntakeHandler
 from services.intake.http import Tokens, register_routes
 from services.intake.responses import count_responses
-from services.keys import key_store
+from services.intake.retention import RetainedSubmissions, retain_for
+from services.keys import KeyStore, key_store
+from services.keys.kafka_log import KeyLogUnavailable
 from services.keys.sealing import seal_for_log
 from services.runtime import telemetry
 from services.runtime.context import Runtime
@@ -34,17 +36,32 @@ def build_app(runtime: Runtime) -> faust.App:
     outputs = {
         name: contract_topic(app, runtime, name) for name in ("person-returned", "intake-rejected")
     }
-    seen = app.Table(
-        "submissions", key_type=str, value_type=bytes, partitions=runtime.topology.lane_partitions
+    partitions = runtime.topology.lane_partitions
+    seen = RetainedSubmissions(
+        app.Table("submissions", key_type=str, value_type=bytes, partitions=partitions),
+        app.Table("submission-expiry", key_type=str, value_type=bytes, partitions=partitions),
+        retain_for(os.environ),
     )
 
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def rebuild_expiry(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        seen.forget_index()  # rebuilt from the recovered table on its next use
+
     keys = key_store(runtime.settings.bootstrap_servers, runtime.settings.topic_prefix)
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def keys_may_be_missing(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        keys.lanes_changed()  # streams are stopped here: nothing is sealed until the read
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def catch_up_keys(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await catch_up_on_takeover(keys)
 
     async def emit(name: str, envelope: Envelope[Any]) -> None:
         if name == "person-returned":
             # The one way out for a person's record: sealed with the case's key, which is
             # on the key topic (acknowledged) before the record is published.
-            envelope = await asyncio.to_thread(seal_for_log, keys, envelope)
+            envelope = await asyncio.to_thread(seal_for_log, keys, envelope, utc_now)
         await send_event(outputs[name], name, runtime, envelope)
 
     handler = IntakeHandler(runtime.reference, seen, emit)
@@ -60,9 +77,10 @@ def build_app(runtime: Runtime) -> faust.App:
                 offset=message.offset,
             )
             with observed(runtime.settings, "intake", "validate", message) as seen_here:
-                outcome = await handler.handle(
-                    message.value, message.key, origin, datetime.now(UTC)
-                )
+                now = datetime.now(UTC)
+                seen.at(message.partition, now)
+                seen.expire_due(message.partition, now)  # never consulted once expired
+                outcome = await handler.handle(message.value, message.key, origin, now)
                 seen_here.crossing = outcome.crossing
                 seen_here.returned_at = outcome.returned_at
                 decided("intake", outcome.status, outcome.crossing)
@@ -78,6 +96,24 @@ def build_app(runtime: Runtime) -> faust.App:
     register_health(app, runtime)
     count_responses(app, "intake")
     return app
+
+
+async def catch_up_on_takeover(keys: KeyStore) -> None:
+    """Lanes changed hands: read the key topic to its end before sealing for them.
+
+    A case with no key in the cache gets a new one without a read of the topic
+    (docs/adr/0034), so the keys the lanes' previous worker wrote must be here first.
+    The previous worker acknowledged them before it gave the lanes up (faust waits for
+    the events in progress when partitions are revoked), so before this assignment.
+    `KeyStore.lanes_changed` (also called on revocation, while the streams are stopped)
+    makes every seal wait for a read begun after it; if the read fails here, the first
+    record to seal reads the topic itself, and is not processed while that fails.
+    """
+    keys.lanes_changed()
+    try:
+        await asyncio.to_thread(keys.refresh)
+    except KeyLogUnavailable as exc:
+        log.warning("could not read the key topic after a rebalance: %s", exc)
 
 
 def _tokens() -> Tokens:

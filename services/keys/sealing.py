@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from schemas.codec import decode
@@ -17,15 +19,22 @@ class KeyLookup(Protocol):
 
 
 def seal_envelope(
-    envelope: Envelope[PersonReturned], key_id: str, data_key: bytes
+    envelope: Envelope[PersonReturned],
+    key_id: str,
+    data_key: bytes,
+    occurred_at: datetime | None = None,
 ) -> Envelope[SealedPersonReturned]:
-    """The same event, its sensitive fields sealed with the case's data key."""
+    """The same event, its sensitive fields sealed with the case's data key (and its
+    ``occurred_at`` replaced, when given)."""
     shown, personal = split(envelope.data)
     aad = crypto.associated_data(envelope.event_id, envelope.data.case_id, key_id)
     box = crypto.seal(personal.model_dump_json().encode(), data_key, key_id, aad)
     data = SealedPersonReturned.model_validate({**shown, "personal": box})
+    fields = _envelope_fields(envelope)
+    if occurred_at is not None:
+        fields["occurred_at"] = occurred_at
     return Envelope[SealedPersonReturned](
-        **{**_envelope_fields(envelope), "schema_version": data.SCHEMA_VERSION, "data": data}
+        **{**fields, "schema_version": data.SCHEMA_VERSION, "data": data}
     )
 
 
@@ -66,8 +75,17 @@ class SealingKeys(KeyLookup, Protocol):
 
 
 def seal_for_log(
-    keys: SealingKeys, envelope: Envelope[PersonReturned]
+    keys: SealingKeys,
+    envelope: Envelope[PersonReturned],
+    arrived: Callable[[], datetime] | None = None,
 ) -> Envelope[SealedPersonReturned]:
-    """Seal with the case's key, made and acknowledged on the key topic first if new."""
+    """Seal with the case's key, made and acknowledged on the key topic first if new.
+
+    ``arrived``: the clock that stamps ``occurred_at`` once the key is acknowledged.
+    Screening's window runs on that arrival time (docs/adr/0012), and a key write can
+    take seconds while a broker is lost (docs/adr/0033): stamped before it, the record
+    would reach the log older than records already read, and a window could close
+    without a member that "arrived" in time.
+    """
     key_id, data_key = keys.key_for_sealing(envelope.data.case_id)
-    return seal_envelope(envelope, key_id, data_key)
+    return seal_envelope(envelope, key_id, data_key, arrived() if arrived else None)

@@ -1,15 +1,26 @@
 """Each case's data key: written to, read from and erased on the compacted ``person-keys`` topic.
 
 Every process that seals or opens personal data keeps a `KeyStore`: a cache of the key
-topic (wrapped keys, and the few it has unwrapped), fed by `refresh` (a timer in the
-services, once per audit). The rules that make the cache safe to trust:
+topic (wrapped keys, and the few it has unwrapped), fed by `refresh`. Readers refresh
+when a key is missing (and the audit and console once per pass); intake refreshes when
+its lanes change hands and before it seals with a key it knows. The rules that make the
+cache safe to trust (docs/adr/0021, docs/adr/0034):
 
 - intake writes a case's key, and waits for the broker's ack, *before* it publishes any
   record sealed with it; so a reader that misses a key reads the topic to its end, and a
   key still missing then was erased (its tombstone may even be compacted away by now);
 - a case's records share its group and so its lane: one intake worker at a time creates
-  a case's key, and a worker that takes the lane over reads the topic to its end first;
-- a tombstone (`erase`) removes the key from every cache at its next `refresh`.
+  a case's key. A worker that takes lanes over calls `lanes_changed` at once and then
+  `refresh`; until a refresh has read the topic to its end, `key_for_sealing` reads it
+  first, so no key written by the lane's previous worker is missed. After that, a case
+  with no key here has none on the topic either (or only an erased one), and
+  `key_for_sealing` writes its new key without reading the topic: one round trip;
+- a case whose key is here may have been erased since (``returns erase`` writes the
+  tombstone from another process), so `key_for_sealing` refreshes before sealing with
+  it; a tombstone removes the key from every cache at its next `refresh`. The tombstone
+  of a case not cached here needs no reading: the case gets a new key either way;
+- a store's own writes are in its cache already: its log may leave them out of
+  `KeyLog.catch_up` rather than read them back.
 """
 
 from __future__ import annotations
@@ -34,7 +45,8 @@ class KeyLog(Protocol):
     """The key topic, as the store needs it."""
 
     def catch_up(self) -> Iterable[KeyRecord]:
-        """Every record not returned before, up to the topic's current end."""
+        """Every record not returned before, up to the topic's current end; records this
+        log wrote itself may be left out (the store applied them when it wrote them)."""
 
     def write(self, case_id: str, value: bytes | None) -> None:
         """Write one record (None: a tombstone) and return once the broker has it."""
@@ -60,12 +72,27 @@ class KeyStore:
         self._wrapped: dict[str, WrappedDataKey] = {}
         self._unwrapped: dict[str, tuple[str, bytes]] = {}
         self._lock = threading.RLock()
+        self._takeovers = 1  # how many times lanes changed hands (once: at the start)
+        self._read_after = 0  # the last of those that a refresh began after
+
+    def lanes_changed(self) -> None:
+        """Lanes were (re)assigned: keys written by their previous worker may be missing
+        here, so no key is created before a `refresh` begun after this call has read the
+        topic to its end. Called from one thread (the event loop); takes no lock, so it
+        never waits behind a write in progress."""
+        self._takeovers += 1
 
     def refresh(self) -> None:
         """Apply what the key topic got since the last call: new keys and erasures."""
         with self._lock:
+            began_after = self._takeovers  # a takeover during this read is not covered
             for case_id, value in self.log.catch_up():
                 self._apply(case_id, value)
+            self._read_after = began_after
+
+    def caught_up(self) -> bool:
+        """Whether a refresh has read the topic to its end since the lanes last changed."""
+        return self._read_after == self._takeovers
 
     def lookup(self, case_id: str) -> tuple[str, bytes] | None:
         """(key id, data key) of ``case_id``, or None when it has none (erased)."""
@@ -77,7 +104,8 @@ class KeyStore:
     def key_for_sealing(self, case_id: str) -> tuple[str, bytes]:
         """The case's key, made and written (acknowledged) first if it has none yet."""
         with self._lock:
-            self.refresh()  # never seal with a key erased meanwhile
+            if not self.caught_up() or case_id in self._wrapped:
+                self.refresh()  # never seal with a key erased meanwhile, nor miss one
             found = self._open(case_id)
             if found is not None:
                 return found
@@ -188,4 +216,7 @@ class MemoryKeyLog:
         return new
 
     def write(self, case_id: str, value: bytes | None) -> None:
+        read_all = self._read == len(self.records)
         self.records.append((case_id, value))
+        if read_all:  # nothing of others' between: its own record is not read back
+            self._read = len(self.records)

@@ -52,6 +52,7 @@ from services.runtime.context import Runtime
 from services.runtime.publishing import EventProducer
 from services.simulator import Simulation, SimulationConfig, Surge, load_profile, timing_from
 from services.top.reader import LagProbe
+from tests.chaos.settings import READY_SECONDS
 from tests.integration.test_notify_support import FAST, PartnerServer
 from tests.support.kafka import delete_topics, fresh_runtime
 from tests.support.services import ServiceProcess
@@ -401,7 +402,7 @@ class ChaosStack:
                 self.workers[service].append(process)
                 process.start(wait=False)
         for process in self.every_worker():
-            process.wait_ready()
+            process.wait_ready(timeout=READY_SECONDS)
         self.lag = LagSampler(self.runtime)
         self.lag.start()
         if self.supervise:

@@ -10,3 +10,5 @@ OUTAGE_SECONDS = float(os.environ.get("RETURNS_CHAOS_OUTAGE_SECONDS", "300"))  #
 BROKER_DOWN_SECONDS = float(os.environ.get("RETURNS_CHAOS_BROKER_DOWN_SECONDS", "20"))
 # Added to every scenario's seed: another run of the same faults at other moments.
 SEED_OFFSET = int(os.environ.get("RETURNS_CHAOS_SEED", "0"))
+# Seconds a worker may take to be ready; a loaded machine with a fresh cluster needs more.
+READY_SECONDS = float(os.environ.get("RETURNS_CHAOS_READY_SECONDS", "90"))

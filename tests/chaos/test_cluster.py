@@ -5,8 +5,11 @@ the restarted broker catches up (no partition left under-replicated)."""
 
 from __future__ import annotations
 
+import os
+import statistics
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -22,7 +25,13 @@ SEED = 2026_12_03
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
-    with cluster_for_tests(BROKERS_DIR / "cluster-chaos") as running:
+    """``RETURNS_CHAOS_CLUSTER_DIR`` and ``RETURNS_CHAOS_CLUSTER_PORTS`` (six ports: three
+    client, three controller) keep two runs on one machine apart."""
+    state_dir = os.environ.get("RETURNS_CHAOS_CLUSTER_DIR")
+    ports = [int(p) for p in os.environ.get("RETURNS_CHAOS_CLUSTER_PORTS", "").split()]
+    with cluster_for_tests(
+        Path(state_dir) if state_dir else BROKERS_DIR / "cluster-chaos", ports or None
+    ) as running:
         yield running
 
 
@@ -107,6 +116,36 @@ def test_the_key_log_reads_on_once_a_restarted_broker_leads_again(
     log.write("case-3", b"key-3")
     assert log.catch_up() == [("case-3", b"key-3")]
     log.close()
+
+
+@pytest.mark.chaos
+@pytest.mark.timeout(300)
+def test_the_key_log_keeps_pace_when_its_partitions_have_different_leaders(
+    replicated: LocalCluster,
+) -> None:
+    """Intake writes a case's key and reads the key topic to its end for every record.
+    A broker answers one connection's requests in order, so a read to the end once
+    waited behind the consumer's pending fetch (500 ms by default) on every leader that
+    got no new record: about 500 ms a record on a cluster, 2 records/s for intake."""
+    topic = f"cluster-keys-pace-{int(time.time())}"
+    admin = KafkaAdminClient(bootstrap_servers=replicated.bootstrap_servers)
+    admin.create_topics([NewTopic(topic, 3, 3)])
+    admin.wait_for_topics([topic], timeout_ms=60_000)
+    (described,) = admin.describe_topics([topic])
+    admin.close()
+    assert len({p["leader_id"] for p in described["partitions"]}) > 1
+    log = KafkaKeyLog(replicated.bootstrap_servers, topic, lambda case_id: int(case_id) % 3)
+    log.catch_up()
+    took = []
+    for case in range(60):
+        started = time.monotonic()
+        log.write(str(case), b"wrapped-key")
+        assert log.catch_up() == [(str(case), b"wrapped-key")]
+        took.append(time.monotonic() - started)
+    log.close()
+    median = statistics.median(took)
+    print(f"\nwrite + read to the end: median {median * 1000:.0f} ms over {len(took)} cases")
+    assert median < 0.15
 
 
 @pytest.mark.chaos

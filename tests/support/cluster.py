@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,8 @@ NODES = (1, 2, 3)
 TEST_CLUSTER_DIR = Path(
     os.environ.get("RETURNS_TEST_CLUSTER_DIR") or REPO_ROOT / ".work" / "kafka" / "cluster-test"
 )
+# Seconds a node may take to answer; a loaded machine needs more than a broker alone.
+START_TIMEOUT = float(os.environ.get("RETURNS_TEST_CLUSTER_START_TIMEOUT") or START_TIMEOUT_S)
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class LocalCluster:
             "KAFKA_CLUSTER_DIR": str(self.state_dir),
             "KAFKA_CLUSTER_PORTS": " ".join(map(str, self.ports)),
             "KAFKA_CLUSTER_CONTROLLER_PORTS": " ".join(map(str, self.controller_ports)),
-            "KAFKA_START_TIMEOUT": str(START_TIMEOUT_S),
+            "KAFKA_START_TIMEOUT": str(int(START_TIMEOUT)),
             "PYTHON": os.environ.get("PYTHON", sys.executable),
         }
 
@@ -141,7 +143,7 @@ class LocalCluster:
             env=self.env(),
             capture_output=True,
             text=True,
-            timeout=START_TIMEOUT_S * 2,
+            timeout=START_TIMEOUT * 2,
             check=False,
         )
         if result.returncode != 0:
@@ -153,9 +155,16 @@ class LocalCluster:
 
 
 @contextmanager
-def cluster_for_tests(state_dir: Path | None = None) -> Iterator[LocalCluster]:
-    """Start a fresh 3-node cluster; stop it (every node) when the context exits."""
-    ports = _free_ports(6)
+def cluster_for_tests(
+    state_dir: Path | None = None, ports: Sequence[int] | None = None
+) -> Iterator[LocalCluster]:
+    """Start a fresh 3-node cluster; stop it (every node) when the context exits.
+
+    ``ports``: three client ports then three controller ports (default: six free ones).
+    """
+    ports = list(ports) if ports else _free_ports(6)
+    if len(ports) != 6:
+        raise ValueError(f"a cluster needs six ports (3 client, 3 controller), got {ports}")
     cluster = LocalCluster(
         state_dir or TEST_CLUSTER_DIR,
         (ports[0], ports[1], ports[2]),
@@ -165,7 +174,7 @@ def cluster_for_tests(state_dir: Path | None = None) -> Iterator[LocalCluster]:
     shutil.rmtree(cluster.state_dir, ignore_errors=True)
     try:
         cluster._run("up")
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + START_TIMEOUT
         while cluster.live_brokers() != set(NODES):  # all three registered and unfenced
             if time.monotonic() > deadline:
                 raise TimeoutError(f"only brokers {cluster.live_brokers()} are live")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,6 +13,7 @@ from schemas.person import PersonReturned
 from schemas.sealed import SealedPersonReturned
 from services.keys import Erased, KeyStore, SealError, open_raw, seal_envelope
 from services.keys.sealing import seal_for_log
+from services.keys.store import KeyRecord
 from tests.unit.audit.audit_factories import Log
 from tests.unit.screening.factories import returned
 
@@ -66,3 +68,26 @@ def test_without_the_key_a_sealed_record_is_erased_for_that_reader(store: KeySto
     raw = encode(seal_envelope(maria(), "0123456789abcdef", bytes(32)))
     assert isinstance(open_raw(raw, None), Erased)
     assert isinstance(decode(raw, SealedPersonReturned).data, SealedPersonReturned)
+
+
+def test_a_record_arrives_when_its_key_is_acknowledged_not_before(
+    store: KeyStore, key_topic: list[KeyRecord]
+) -> None:
+    """Screening's window runs on arrival time: a key write that took seconds (a broker
+    lost) must not make the record reach the log older than it is."""
+    envelope = maria()
+    acknowledged_then = datetime(2026, 12, 1, 21, 55, 26, tzinfo=UTC)
+    keys_written_when_stamped: list[int] = []
+
+    def clock() -> datetime:
+        keys_written_when_stamped.append(len(key_topic))
+        return acknowledged_then
+
+    sealed = seal_for_log(store, envelope, clock)
+    assert keys_written_when_stamped == [1]  # stamped after the case's key was written
+    assert sealed.occurred_at == acknowledged_then != envelope.occurred_at
+    assert sealed.event_id == envelope.event_id
+    opened = open_raw(encode(sealed), store)
+    assert not isinstance(opened, Erased)
+    assert opened.data == envelope.data
+    assert seal_for_log(store, envelope).occurred_at == envelope.occurred_at  # no clock
