@@ -1,13 +1,16 @@
 """The pipeline against the ceiling of Kafka on this machine, in one run.
 
 1. the raw aiokafka relay of 4 hops (`bench/relay.py`): records per second;
-2. the pipeline (`bench/pipeline.py`, one worker per service) under a rate ladder:
+2. the same relay with each hop a faust agent (`bench/faust_relay.py`): what faust
+   itself allows, before any of the services' own work;
+3. the pipeline (`bench/pipeline.py`, one worker per service) under a rate ladder:
    the highest rate it sustains;
-3. the pipeline at ``--latency-rate`` (200 returns/s by default): p50/p95/p99 from
+4. the pipeline at ``--latency-rate`` (200 returns/s by default): p50/p95/p99 from
    submission to `legal-aid-requested`, and each service's RSS.
 
-Prints the relay's rate, the pipeline's sustained rate and their ratio. Both run on the
-same broker within minutes, so a noisy machine moves both alike. Usage::
+Prints the two relays' rates, the pipeline's sustained rate, and the ratios pipeline/raw
+relay and faust relay/raw relay. All run on the same broker within minutes, so a noisy
+machine moves them alike. Usage::
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 python -m bench.ratio --rates 30,60,90
 """
@@ -19,8 +22,9 @@ import statistics
 import sys
 
 from bench.common import cleanup
+from bench.faust_relay import faust_relay_runs
 from bench.pipeline import one_rate
-from bench.relay import relay_rate
+from bench.relay import describe, relay_runs
 from services.observe import percentile
 
 
@@ -35,13 +39,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=20_191_129)
     args = parser.parse_args(argv)
 
-    relay = relay_rate(args.records, args.relay_runs, args.seed)
-    relay_median = statistics.median(relay)
-    print(
-        f"relay, 4 hops: median {relay_median:.0f} records/s "
-        f"(runs: {', '.join(f'{r:.0f}' for r in relay)})",
-        flush=True,
-    )
+    relay = relay_runs(args.records, args.relay_runs, args.seed)
+    relay_median = statistics.median(run.rate for run in relay)
+    print(f"relay, 4 hops: {describe(relay)}", flush=True)
+    faust_relay = faust_relay_runs(args.records, args.relay_runs, args.seed)
+    faust_median = statistics.median(run.rate for run in faust_relay)
+    print(f"faust relay, 4 hops: {describe(faust_relay)}", flush=True)
     results = []
     try:
         for rate in [float(r) for r in args.rates.split(",")]:
@@ -58,6 +61,13 @@ def main(argv: list[str]) -> int:
     print(
         f"pipeline sustained {best:g} returns/s; relay {relay_median:.0f} records/s; "
         f"ratio {best / relay_median:.3f}"
+    )
+    cpu_ratio = statistics.median(r.cpu_ms for r in relay) / statistics.median(
+        r.cpu_ms for r in faust_relay
+    )
+    print(
+        f"faust relay {faust_median:.0f} records/s; relay {relay_median:.0f} records/s; "
+        f"ratio {faust_median / relay_median:.3f} (per CPU-second: {cpu_ratio:.3f})"
     )
     legal_aid = at_target.latencies.get("legal_aid", [])
     quantiles = ", ".join(

@@ -20,7 +20,9 @@ import statistics
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
@@ -58,11 +60,15 @@ def _records(count: int, seed: int) -> list[bytes]:
     return values[:count]
 
 
-def _hop(servers: str, source: str, target: str, group: str, total: int) -> None:
-    asyncio.run(_relay(servers, source, target, group, total))
+def _hop(servers: str, source: str, target: str, group: str, total: int, cpu: Any = None) -> None:
+    """One hop; `cpu` (a shared double), when given, gets the CPU seconds it spent
+    relaying, its start-up left out."""
+    asyncio.run(_relay(servers, source, target, group, total, cpu))
 
 
-async def _relay(servers: str, source: str, target: str, group: str, total: int) -> None:
+async def _relay(
+    servers: str, source: str, target: str, group: str, total: int, cpu: Any = None
+) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     consumer = AIOKafkaConsumer(
@@ -76,6 +82,7 @@ async def _relay(servers: str, source: str, target: str, group: str, total: int)
     producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all", linger_ms=2)
     await consumer.start()
     await producer.start()
+    started = time.process_time()
     try:
         relayed = 0
         while relayed < total:
@@ -89,13 +96,26 @@ async def _relay(servers: str, source: str, target: str, group: str, total: int)
                     relayed += 1
             if sends:
                 await asyncio.gather(*sends)
+        if cpu is not None:
+            cpu.value = time.process_time() - started
     finally:
         await producer.stop()
         await consumer.stop()
 
 
+@dataclass(frozen=True)
+class RelayRun:
+    rate: float  # records per second through the 4 hops
+    cpu_ms: float  # CPU milliseconds per record, the 4 hops together
+
+
 def run_once(records: list[bytes]) -> float:
     """Records per second through the 4 hops, on fresh topics."""
+    return run_measured(records).rate
+
+
+def run_measured(records: list[bytes]) -> RelayRun:
+    """The rate and the CPU cost per record of one relay, on fresh topics."""
     servers = bootstrap()
     run = uuid.uuid4().hex[:8]
     topics = [f"bench-relay-{run}-{hop}" for hop in range(HOPS + 1)]
@@ -112,10 +132,14 @@ def run_once(records: list[bytes]) -> float:
         sink.assign(partitions)
         sink.seek_to_beginning(*partitions)
         context = multiprocessing.get_context("spawn")
+        cpu = [context.Value("d", 0.0) for _ in range(HOPS)]
         hops = [
             context.Process(
                 target=_hop,
-                args=(servers, topics[h], topics[h + 1], f"bench-relay-{run}-{h}", len(records)),
+                args=(
+                    *(servers, topics[h], topics[h + 1], f"bench-relay-{run}-{h}"),
+                    *(len(records), cpu[h]),
+                ),
             )
             for h in range(HOPS)
         ]
@@ -133,15 +157,32 @@ def run_once(records: list[bytes]) -> float:
             hop.join(timeout=30)
             if hop.is_alive():
                 hop.kill()
-        return len(records) / elapsed
+        spent = sum(value.value for value in cpu)
+        return RelayRun(len(records) / elapsed, spent * 1000 / len(records))
     finally:
         admin.delete_topics(topics)
         admin.close()
 
 
 def relay_rate(records: int, runs: int, seed: int) -> list[float]:
+    return [run.rate for run in relay_runs(records, runs, seed)]
+
+
+def relay_runs(records: int, runs: int, seed: int) -> list[RelayRun]:
     values = _records(records, seed)
-    return [run_once(values) for _ in range(runs)]
+    return [run_measured(values) for _ in range(runs)]
+
+
+def describe(runs: list[RelayRun]) -> str:
+    """Median rate and CPU cost of a relay's runs, and each run's rate. On a shared
+    machine the load moves the rate much more than the CPU cost."""
+    rates = ", ".join(f"{run.rate:.0f}" for run in runs)
+    rate = statistics.median(run.rate for run in runs)
+    cpu = statistics.median(run.cpu_ms for run in runs)
+    return (
+        f"median {rate:.0f} records/s (runs: {rates}); {cpu:.2f} CPU-ms per record, "
+        f"{1000 / cpu if cpu else 0:.0f} records per CPU-second"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -150,9 +191,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20_191_129)
     args = parser.parse_args(argv)
-    rates = relay_rate(args.records, args.runs, args.seed)
-    runs = ", ".join(f"{r:.0f}" for r in rates)
-    print(f"relay, 4 hops: median {statistics.median(rates):.0f} records/s (runs: {runs})")
+    print(f"relay, 4 hops: {describe(relay_runs(args.records, args.runs, args.seed))}")
     return 0
 
 

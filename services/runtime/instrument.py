@@ -96,12 +96,26 @@ def _series(service: str, topic: str, crossing: str) -> tuple[Any, Any, Any]:
     return found
 
 
+_COUNTERS: dict[tuple[Any, str, str, str], Any] = {}
+
+
+def _counter(family: Any, service: str, label: str, crossing: str | None) -> Any:
+    """The child of counter `family` for one label set, looked up once (as `_series`):
+    an event is produced or decided for about every one consumed, and the look-up cost
+    as much as the increment. Keyed by the crossing's code, so as bounded as the labels."""
+    key = (family, service, label, metrics.code(crossing))
+    found = _COUNTERS.get(key)
+    if found is None:
+        found = _COUNTERS[key] = family.labels(*key[1:])
+    return found
+
+
 def produced(service: str, topic: str, crossing: str | None) -> None:
-    metrics.EVENTS_OUT.labels(service, topic, metrics.code(crossing)).inc()
+    _counter(metrics.EVENTS_OUT, service, topic, crossing).inc()
 
 
 def decided(service: str, kind: str, crossing: str | None) -> None:
-    metrics.DECISIONS.labels(service, kind, metrics.code(crossing)).inc()
-    span = trace.get_current_span()
-    span.set_attribute("returns.decision", kind)
-    span.set_attribute("returns.crossing", metrics.code(crossing))
+    _counter(metrics.DECISIONS, service, kind, crossing).inc()
+    trace.get_current_span().set_attributes(
+        {"returns.decision": kind, "returns.crossing": metrics.code(crossing)}
+    )
