@@ -59,6 +59,10 @@ class Declared(Contract):
     travelling_without_parent_or_guardian: bool = sensitive()
 
 
+DECLARATIONS: tuple[str, ...] = tuple(Declared.model_fields)
+"""The names of the declarations, in the contract's order."""
+
+
 class CovidVaccination(Contract):
     doses: int = sensitive(ge=0, le=10)
     last_dose_on: date | None = sensitive()
@@ -69,8 +73,12 @@ class Hearing(Contract):
     scheduled_at: AwareDatetime
 
 
-class PersonReturned(EventData):
-    """A valid, de-duplicated return of one person (also a submission's body)."""
+class ReturnedInTheClear(EventData):
+    """What every version of ``person-returned`` says of a return in the clear, first.
+
+    The readable record (``PersonReturned``) and the sealed one on the log
+    (``schemas.sealed.SealedPersonReturned``) go on from here, each in its own order.
+    """
 
     EVENT_TYPE = "person-returned"
 
@@ -81,6 +89,11 @@ class PersonReturned(EventData):
     group_size: int = Field(ge=1, le=30)
     crossing: CrossingCode
     returned_at: AwareDatetime
+
+
+class PersonReturned(ReturnedInTheClear):
+    """A valid, de-duplicated return of one person (also a submission's body)."""
+
     person: Person
     declared: Declared
     covid_vaccination: CovidVaccination

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field
 
-from schemas.base import CaseId, Contract, CrossingCode, EventData, GroupId
+from schemas.base import CaseId, Contract
 from schemas.person import (
     CovidVaccination,
     Declared,
@@ -26,6 +26,7 @@ from schemas.person import (
     Person,
     PersonalDetails,
     PersonReturned,
+    ReturnedInTheClear,
     RoleInGroup,
 )
 from schemas.upcasting import RawEvent, upcaster
@@ -70,19 +71,11 @@ class PersonShown(Contract):
     role_in_group: RoleInGroup
 
 
-class SealedPersonReturned(EventData):
+class SealedPersonReturned(ReturnedInTheClear):
     """``person-returned`` as written on the log: the record, its personal data sealed."""
 
-    EVENT_TYPE = "person-returned"
     SCHEMA_VERSION = 2
 
-    submission_id: str = Field(min_length=1, max_length=128)
-    source: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    case_id: CaseId
-    group_id: GroupId
-    group_size: int = Field(ge=1, le=30)
-    crossing: CrossingCode
-    returned_at: AwareDatetime
     person: PersonShown
     hearing: Hearing | None = None
     corrects: str | None = Field(default=None, min_length=1, max_length=128)

@@ -30,6 +30,7 @@ from schemas.requests import CareRequested, LegalAidRequested, RequestUpdated
 from services.audit import findings
 from services.audit.events import Logged
 from services.audit.findings import Mismatch, Pending
+from services.notify.requests import referred_for_fear
 
 
 @dataclass(slots=True)
@@ -84,12 +85,11 @@ class CompletenessTracker:
 
     def _screened(self, data: Screened, at: datetime) -> None:
         group = self._group(data.group_id)
-        fear = any(reason.code == "FEAR_OF_RETURN" for reason in data.reasons)
-        referred_for_fear = data.decision == "referred" and fear
+        fear = referred_for_fear(data)  # notify's own rule: it requests the interview
         if data.decided_after is not None:  # legacy: a late member decided alone
             if data.decision == "accepted":
                 group.late_accepted += 1
-            elif referred_for_fear:
+            elif fear:
                 group.referred_for_fear_at = at
             return
         accepted = data.decision == "accepted"
@@ -97,7 +97,7 @@ class CompletenessTracker:
         group.vaccinate = tuple(
             m.case_id for m in data.members if accepted and "covid_vaccination" in m.needs
         )
-        group.referred_for_fear_at = at if referred_for_fear else None
+        group.referred_for_fear_at = at if fear else None
 
     def _group(self, group_id: str) -> _Group:
         group = self._groups.get(group_id)

@@ -23,10 +23,11 @@ from typing import Any
 from schemas.decisions import Placed, Screened
 from schemas.envelope import Envelope, event_id_for, make_envelope
 from schemas.person import PersonReturned
-from schemas.requests import LegalAidRequested, RequestUpdated
 from schemas.status import CapacityUpdated, LocationStatusChanged, ShelterDeparted
 from services.audit.simulation import PlacementSimulator
 from services.audit.synthetic_people import CROSSINGS, Gathering, corrected, people, weighted
+from services.notify.changes import after, rereferral
+from services.notify.ledger import OpenRequest
 from services.notify.requests import (
     care_requests_for_placement,
     legal_aid_for_placement,
@@ -95,7 +96,7 @@ class _History:
         self.placement = PlacementSimulator(reference)
         self.last = options.start
         self.screened: dict[str, Envelope[Screened]] = {}
-        self.interviews: dict[str, Envelope[LegalAidRequested]] = {}
+        self.interviews: dict[str, OpenRequest] = {}  # open non-refoulement requests
         self.open_requests: Counter[str] = Counter()
         self.scheduled: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
         self.sequence = 0
@@ -213,27 +214,21 @@ class _History:
         yield from self._outputs(self.placement.accept(request, now), now)
 
     def _interview(self, screened: Envelope[Screened]) -> Iterator[Event]:
-        """One non-refoulement request per group: requested once, then amended or withdrawn."""
+        """One non-refoulement request per group: requested once, then amended or withdrawn,
+        by notify's own rule (`rereferral`)."""
         request = self.interviews.get(screened.data.group_id)
         if request is None:
             yield from self._referral(screened)
             return
         still = referred_for_fear(screened.data)
-        update = RequestUpdated(
-            group_id=screened.data.group_id,
-            request_event_id=request.event_id,
-            request_type="legal-aid-requested",
-            provider_id=request.data.provider_id,
-            change="amended" if still else "withdrawn",
-            reason="GROUP_CHANGED" if still else "NO_LONGER_REFERRED",
-            caused_by=screened.event_id,
-            members=[m.case_id for m in screened.data.members] if still else [],
-            priority=request.data.priority if still else None,
-        )
-        event_id = request_event_id("request-updated", screened.event_id, request.event_id)
-        yield "request-updated", self._request(update, screened, event_id)
-        if not still:
-            del self.interviews[screened.data.group_id]
+        changes = rereferral([request], screened.data, screened.event_id, still)
+        for opened, update in changes.updates:
+            event_id = request_event_id("request-updated", screened.event_id, opened.event_id)
+            yield "request-updated", self._request(update, screened, event_id)
+            if update.change == "withdrawn":
+                del self.interviews[screened.data.group_id]
+            else:
+                self.interviews[screened.data.group_id] = after(opened, update)
 
     def _referral(self, screened: Envelope[Screened]) -> Iterator[Event]:
         crossing = self.reference.crossing(screened.crossing or "")
@@ -247,7 +242,7 @@ class _History:
         if request is not None:
             event_id = request_event_id("legal-aid-requested", screened.event_id)
             envelope = self._request(request, screened, event_id)
-            self.interviews[screened.data.group_id] = envelope
+            self.interviews[screened.data.group_id] = OpenRequest.of(event_id, request)
             yield "legal-aid-requested", envelope
 
     def _outputs(self, outputs: list[Envelope[Any]], now: datetime) -> Iterator[Event]:
@@ -276,15 +271,7 @@ class _History:
         self._schedule(placed.occurred_at + stay, "departure", placed.data)
 
     def _request(self, data: Any, cause: Envelope[Any], event_id: str) -> Envelope[Any]:
-        return make_envelope(
-            data,
-            event_id=event_id,
-            producer="notify/0.1.0",
-            correlation_id=cause.correlation_id,
-            causation_id=cause.event_id,
-            crossing=cause.crossing,
-            occurred_at=self.at(self.last + timedelta(seconds=1)),
-        )
+        return notify_event(data, cause, event_id, self.at(self.last + timedelta(seconds=1)))
 
     def _departure(self, now: datetime, placed: Placed) -> Iterator[Event]:
         data = ShelterDeparted(
@@ -293,7 +280,7 @@ class _History:
             location=placed.location,
             departed_at=now,
         )
-        envelope = _ops_event(data, f"departed-{placed.group_id}", placed.group_id, now)
+        envelope = ops_event(data, f"departed-{placed.group_id}", placed.group_id, now)
         yield "shelter-departed", envelope
         yield from self._outputs(self.placement.departure(placed.group_id, now), now)
 
@@ -303,7 +290,7 @@ class _History:
         )
         yield (
             "location-status-changed",
-            _ops_event(data, f"{location}-{now.isoformat()}", location, now),
+            ops_event(data, f"{location}-{now.isoformat()}", location, now),
         )
         yield from self._outputs(self.placement.status(location, level, cap, now), now)
 
@@ -315,12 +302,15 @@ class _History:
         )
         yield (
             "capacity-updated",
-            _ops_event(data, f"{shelter_id}-{now.isoformat()}", shelter_id, now),
+            ops_event(data, f"{shelter_id}-{now.isoformat()}", shelter_id, now),
         )
         yield from self._outputs(self.placement.capacity(location, shelter_id, beds, now), now)
 
 
-def _ops_event(data: Any, key: str, correlation: str, now: datetime) -> Envelope[Any]:
+def ops_event(
+    data: Any, key: str, correlation: str, occurred_at: datetime | None = None
+) -> Envelope[Any]:
+    """An operations event (a status, capacity or departure) as the ops tools write it."""
     return make_envelope(
         data,
         event_id=event_id_for(data.EVENT_TYPE, key),
@@ -328,5 +318,20 @@ def _ops_event(data: Any, key: str, correlation: str, now: datetime) -> Envelope
         correlation_id=correlation,
         causation_id=None,
         crossing=None,
-        occurred_at=now,
+        occurred_at=occurred_at,
+    )
+
+
+def notify_event(
+    data: Any, cause: Envelope[Any], event_id: str, occurred_at: datetime | None = None
+) -> Envelope[Any]:
+    """A request (or its update) as notify writes it for `cause`."""
+    return make_envelope(
+        data,
+        event_id=event_id,
+        producer="notify/0.1.0",
+        correlation_id=cause.correlation_id,
+        causation_id=cause.event_id,
+        crossing=cause.crossing,
+        occurred_at=occurred_at,
     )

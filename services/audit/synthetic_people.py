@@ -12,9 +12,14 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from schemas.decisions import GatherWindow, Screened, WindowClosedBy
-from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
+from schemas.envelope import Envelope, make_envelope
 from schemas.person import Declared, PersonReturned, person_returned_event_id
-from services.screening.rules import decide_group
+from services.screening.grouping import (
+    DecisionTaken,
+    chained_decision,
+    counting_records,
+    gather_window,
+)
 from services.screening.ruleset import RuleSet
 
 CROSSINGS = (("ELP", 30), ("SAN", 25), ("BRO", 12), ("CXL", 10), ("LRD", 8), ("OLS", 8), ("EGP", 7))
@@ -139,13 +144,18 @@ def _born(on: date, age: int, rng: random.Random) -> date:
 
 @dataclass
 class Gathering:
-    """One group as screening sees it: every record that arrived, and its live decision."""
+    """One group as screening sees it: every record that arrived, and its live decision.
+
+    Which records count, the window and the decision are screening's own
+    (`services.screening.grouping`), so a history decides as the service would.
+    """
 
     crossing: str
     size: int
     records: list[Envelope[PersonReturned]] = field(default_factory=list)
     window: GatherWindow | None = None
     live: Envelope[Screened] | None = None
+    decided: DecisionTaken | None = None
 
     def arrive(self, record: PersonReturned, now: datetime) -> Envelope[PersonReturned]:
         """The record as intake publishes it, arriving `now`."""
@@ -163,41 +173,32 @@ class Gathering:
 
     def current(self) -> list[Envelope[PersonReturned]]:
         """Each case's current record: a correction replaces the record it names."""
-        replaced = {
-            person_returned_event_id(r.data.source, r.data.corrects)
-            for r in self.records
-            if r.data.corrects is not None
-        }
-        return [r for r in self.records if r.event_id not in replaced]
+        return counting_records(self.records, _facts)
 
     def complete(self) -> bool:
         return len({r.data.case_id for r in self.records}) >= self.size
 
     def close(self, now: datetime, closed_by: WindowClosedBy, minutes: float) -> None:
         opened_at = self.records[0].occurred_at
-        self.window = GatherWindow(
-            opened_at=opened_at, minutes=minutes, closed_at=now, closed_by=closed_by
-        )
+        complete = closed_by == "complete"
+        self.window = gather_window(opened_at, timedelta(minutes=minutes), now, complete)
 
     def decide(self, rules: RuleSet, now: datetime) -> Envelope[Screened]:
         """Decide the whole group over its current records, superseding the live decision."""
-        members = self.current()
-        previous = self.live
-        decision = decide_group([m.data for m in members], rules).model_copy(
-            update={
-                "window": self.window,
-                "supersedes": previous.event_id if previous else None,
-                "revision": (previous.data.revision or 1) + 1 if previous else 1,
-            }
-        )
-        causes = digest_of([m.event_id for m in members])
-        self.live = make_envelope(
-            decision,
-            event_id=event_id_for("screened", causes),
+        assert self.window is not None, "a group is decided once its window closed"
+        self.live, self.decided = chained_decision(
+            self.current(),
+            rules,
+            self.window,
+            self.decided,
             producer="screening/0.1.0",
-            correlation_id=decision.group_id,
-            causation_id=causes,
             crossing=self.crossing,
             occurred_at=now,
         )
         return self.live
+
+
+def _facts(record: Envelope[PersonReturned]) -> tuple[str, str, datetime, str | None]:
+    corrects = record.data.corrects
+    replaced = person_returned_event_id(record.data.source, corrects) if corrects else None
+    return record.event_id, record.data.case_id, record.occurred_at, replaced

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from aiohttp import web
 
@@ -30,6 +32,7 @@ from services.console.web import (
     now_ms,
     require,
 )
+from services.reference import Reference
 
 routes = web.RouteTableDef()
 
@@ -93,21 +96,27 @@ async def set_status(request: web.Request) -> web.Response:
 
 @routes.post("/shelters/beds")
 async def update_beds(request: web.Request) -> web.Response:
-    console: Console = request.app[CONSOLE]
-    who = require(request, Permission.REPORT_SHELTER)
-    form = await checked_form(request, who)
-    assert who.user is not None
-    result = actions.beds_update(form, who.user.name, now_ms(), console.runtime.reference)
-    return await _publish(request, who, result)
+    return await _shelter_report(request, actions.beds_update)
 
 
 @routes.post("/shelters/departure")
 async def record_departure(request: web.Request) -> web.Response:
+    return await _shelter_report(request, actions.departure)
+
+
+ShelterReport = Callable[
+    [Mapping[str, str], str, datetime, Reference], actions.Outgoing | actions.Invalid
+]
+"""A shelter's report made from the form, the user's name, now and the reference data."""
+
+
+async def _shelter_report(request: web.Request, report: ShelterReport) -> web.Response:
+    """What a shelter reports (its beds, a departure): allowed, the form checked, published."""
     console: Console = request.app[CONSOLE]
     who = require(request, Permission.REPORT_SHELTER)
     form = await checked_form(request, who)
     assert who.user is not None
-    result = actions.departure(form, who.user.name, now_ms(), console.runtime.reference)
+    result = report(form, who.user.name, now_ms(), console.runtime.reference)
     return await _publish(request, who, result)
 
 

@@ -29,8 +29,9 @@ from services.intake.validation import (
     validate_submission,
 )
 from services.reference import Reference
+from services.runtime.identity import ServiceIdentity
 
-PRODUCER = "intake/0.1.0"
+PRODUCER = ServiceIdentity("intake").producer
 # Enough of an oversized body to identify it, without keeping megabytes in the log.
 KEEP_OF_OVERSIZED = 16 * 1024
 

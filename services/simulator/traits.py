@@ -9,16 +9,6 @@ from typing import Any
 from services.simulator.profile import CovidProfile, DeclaredProfile, HearingProfile
 from services.simulator.tables import Weighted
 
-DECLARATIONS = (
-    "pregnant",
-    "physical_illness",
-    "mental_illness",
-    "disability",
-    "lgbti",
-    "fear_of_return_to_mexico",
-    "travelling_without_parent_or_guardian",
-)
-
 
 def years_before(day: date, years: int) -> date:
     """The same calendar day ``years`` earlier (29 February becomes the 28th)."""

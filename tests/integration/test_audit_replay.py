@@ -15,33 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from schemas.decisions import Placed
-from schemas.envelope import Envelope, digest_of, event_id_for, make_envelope
-from schemas.person import PersonReturned
+from schemas.envelope import Envelope, event_id_for, make_envelope
 from schemas.status import CapacityUpdated
 from services.audit.cli import audit_app
-from services.audit.synthetic import HistoryOptions, publish_history, synthetic_history
+from services.audit.synthetic import HistoryOptions, ops_event, publish_history, synthetic_history
 from services.runtime.context import Runtime
 from services.runtime.publishing import EventProducer
-from services.screening.rules import decide_group
-from services.screening.ruleset import RULE_SETS_DIR, load_rule_set
-from tests.unit.screening.factories import returned
-
-RULES = load_rule_set("2021-12")
-runner = CliRunner()
+from services.screening.ruleset import RULE_SETS_DIR
+from tests.support.commands import run_command
+from tests.unit.audit.audit_factories import decided
+from tests.unit.screening.factories import published, returned
 
 
 def audit(runtime: Runtime, *args: str) -> Result:
-    settings = runtime.settings
-    result = runner.invoke(
-        audit_app,
-        [*args, "--bootstrap", settings.bootstrap_servers, "--prefix", settings.topic_prefix],
-    )
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+    return run_command(audit_app, runtime, *args)
 
 
 def publish(runtime: Runtime, events: list[tuple[str, Envelope[Any]]]) -> Counter[str]:
@@ -54,32 +44,6 @@ def history(runtime: Runtime) -> list[tuple[str, Envelope[Any]]]:
     events = list(synthetic_history(runtime.reference, HistoryOptions(groups=150, seed=11)))
     publish(runtime, events)
     return events
-
-
-def person(record: PersonReturned) -> Envelope[PersonReturned]:
-    return make_envelope(
-        record,
-        event_id=event_id_for("person-returned", record.source, record.submission_id),
-        producer="intake/0.1.0",
-        correlation_id=record.group_id,
-        causation_id=None,
-        crossing=record.crossing,
-        occurred_at=datetime.now(UTC),
-    )
-
-
-def screened(members: list[Envelope[PersonReturned]], **changes: Any) -> Envelope[Any]:
-    decision = decide_group([m.data for m in members], RULES).model_copy(update=changes)
-    causes = digest_of([m.event_id for m in members])
-    return make_envelope(
-        decision,
-        event_id=event_id_for("screened", causes, *changes),
-        producer="screening/0.1.0",
-        correlation_id=decision.group_id,
-        causation_id=causes,
-        crossing=members[0].data.crossing,
-        occurred_at=datetime.now(UTC),
-    )
 
 
 def mismatches(result: Result) -> list[dict[str, Any]]:
@@ -115,8 +79,8 @@ def test_verify_recognises_a_repeated_event_as_a_duplicate(
 def test_verify_fails_on_a_forged_screened_event_with_the_exact_mismatch(
     runtime: Runtime, history: list[Any]
 ) -> None:
-    grandmother = person(returned("A300000001", group_id="G-FORGED", born="1960-01-15"))
-    forged = screened([grandmother], decision="accepted", reasons=[])
+    grandmother = published(returned("A300000001", group_id="G-FORGED", born="1960-01-15"))
+    forged = decided([grandmother], decision="accepted", reasons=[])
     publish(runtime, [("person-returned", grandmother), ("screened", forged)])
     result = audit(runtime, "verify", "--json")
     assert result.exit_code == 1
@@ -138,10 +102,10 @@ def test_verify_fails_on_a_forged_placement_over_a_shelters_beds(
         for n in (1, 2, 3)
     ]
     family = [
-        person(returned(f"A30000001{n}", group_id="G-NLD", group_size=2, crossing="LRD"))
+        published(returned(f"A30000001{n}", group_id="G-NLD", group_size=2, crossing="LRD"))
         for n in (1, 2)
     ]
-    decision = screened(family)
+    decision = decided(family)
     assert decision.data.decision == "accepted"
     placed = make_envelope(
         _placed(decision, "NLD", "NLD-S01"),
@@ -154,7 +118,10 @@ def test_verify_fails_on_a_forged_placement_over_a_shelters_beds(
     )
     publish(
         runtime,
-        [("capacity-updated", _ops(c, c.shelter_id, now)) for c in cut]
+        [
+            ("capacity-updated", ops_event(c, f"{c.shelter_id}-{now}", c.shelter_id, now))
+            for c in cut
+        ]
         + [("person-returned", m) for m in family]
         + [("screened", decision), ("placed", placed)],
     )
@@ -178,18 +145,6 @@ def _placed(decision: Envelope[Any], location: str, shelter_id: str) -> Placed:
         transport_required=False,
         deferred_since=None,
         returned_at=decision.data.returned_at,
-    )
-
-
-def _ops(data: Any, key: str, at: datetime) -> Envelope[Any]:
-    return make_envelope(
-        data,
-        event_id=event_id_for(data.EVENT_TYPE, key, at.isoformat()),
-        producer="ops/1",
-        correlation_id=key,
-        causation_id=None,
-        crossing=None,
-        occurred_at=at,
     )
 
 
@@ -266,8 +221,8 @@ def test_what_if_older_persons_from_65_lists_exactly_the_groups_that_change(
     }
     events: list[tuple[str, Envelope[Any]]] = []
     for members in crafted.values():
-        recorded = [person(member) for member in members]
-        events += [("person-returned", m) for m in recorded] + [("screened", screened(recorded))]
+        recorded = [published(member) for member in members]
+        events += [("person-returned", m) for m in recorded] + [("screened", decided(recorded))]
     publish(runtime, events)
     rules = tmp_path / "older-at-65.toml"
     text = (RULE_SETS_DIR / "2021-12.toml").read_text().replace('"2021-12"', '"older-at-65"')

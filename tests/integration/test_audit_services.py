@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from schemas.envelope import Envelope, event_id_for, make_envelope
+from schemas.envelope import Envelope
 from schemas.status import LocationStatusChanged
 from services.audit.cli import audit_app
 from services.audit.simulation import PlacementSimulator
+from services.audit.synthetic import notify_event, ops_event
 from services.audit.synthetic_people import CROSSINGS, people, weighted
 from services.notify.requests import (
     care_requests_for_placement,
@@ -36,22 +37,15 @@ from services.runtime.publishing import EventProducer
 from services.screening.ruleset import RULE_SETS_DIR
 from services.upstream import KafkaSubmitter
 from tests.conftest import StartService
+from tests.support.commands import run_command
 from tests.support.kafka import read_topic
 from tests.unit.screening.factories import returned
 
 GROUPS = 24
-runner = CliRunner()
 
 
 def audit(runtime: Runtime, *args: str) -> Result:
-    settings = runtime.settings
-    result = runner.invoke(
-        audit_app,
-        [*args, "--bootstrap", settings.bootstrap_servers, "--prefix", settings.topic_prefix],
-    )
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+    return run_command(audit_app, runtime, *args)
 
 
 def submissions() -> list[dict[str, Any]]:
@@ -123,16 +117,7 @@ def _decided(records: list[Any]) -> int:
 
 
 def _request(data: Any, cause: Envelope[Any], event_id: str) -> tuple[str, Envelope[Any]]:
-    envelope = make_envelope(
-        data,
-        event_id=event_id,
-        producer="notify/0.1.0",
-        correlation_id=cause.correlation_id,
-        causation_id=cause.event_id,
-        crossing=cause.crossing,
-        occurred_at=datetime.now(UTC),
-    )
-    return data.EVENT_TYPE, envelope
+    return data.EVENT_TYPE, notify_event(data, cause, event_id)
 
 
 def test_a_history_written_by_intake_and_screening_is_borne_out(
@@ -207,7 +192,7 @@ def test_a_history_written_by_all_four_services_is_borne_out(
         raised = LocationStatusChanged(
             location="CJS", security_level="normal", daily_cap=200, effective_at=now
         )
-        producer.publish("location-status-changed", _ops(raised, "CJS-cap-200"))
+        producer.publish("location-status-changed", ops_event(raised, "CJS-cap-200", "CJS-cap-200"))
     verified = eventually_verified(
         runtime, lambda d: d["events"]["placed"] > first["events"]["placed"]
     )
@@ -226,17 +211,6 @@ def eventually_verified(
         if time.monotonic() > deadline:
             return result
         time.sleep(1.0)
-
-
-def _ops(data: Any, key: str) -> Envelope[Any]:
-    return make_envelope(
-        data,
-        event_id=event_id_for(data.EVENT_TYPE, key),
-        producer="ops/1",
-        correlation_id=key,
-        causation_id=None,
-        crossing=None,
-    )
 
 
 def test_an_audit_writes_nothing_and_leaves_no_consumer_group(runtime: Runtime) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from schemas.codec import decode_data
 from schemas.person import PersonReturned
@@ -26,10 +25,10 @@ from services.screening.rules import decide_group
 from services.screening.ruleset import load_rule_set
 from services.upstream import KafkaSubmitter
 from tests.conftest import StartService
+from tests.support.commands import run_command
 from tests.support.kafka import read_topic
 from tests.unit.contracts.samples import submission
 
-runner = CliRunner()
 GROUP = "G-ERASE-0001"
 MOTHER, FATHER, GIRL = "A212345671", "A212345672", "A212345673"
 
@@ -65,16 +64,6 @@ def family() -> list[dict[str, Any]]:
             person__role_in_group="child",
         ),
     ]
-
-
-def run(app: Any, runtime: Runtime, *args: str) -> Result:
-    settings = runtime.settings
-    result = runner.invoke(
-        app, [*args, "--bootstrap", settings.bootstrap_servers, "--prefix", settings.topic_prefix]
-    )
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture
@@ -136,15 +125,15 @@ def test_an_erased_person_stays_decided_but_can_no_longer_be_read(
 
     # Before erasure the audit reads the mother's record (with --show-personal-data).
     before = json.loads(
-        run(audit_app, runtime, "case", MOTHER, "--json", "--show-personal-data").stdout
+        run_command(audit_app, runtime, "case", MOTHER, "--json", "--show-personal-data").stdout
     )
     assert "María José" in before[0]["summary"]
 
-    erased = run(returns_app, runtime, "erase", MOTHER)
+    erased = run_command(returns_app, runtime, "erase", MOTHER)
     assert erased.exit_code == 0, erased.output
     assert "erased" in erased.output
 
-    after = run(audit_app, runtime, "case", MOTHER, "--json", "--show-personal-data")
+    after = run_command(audit_app, runtime, "case", MOTHER, "--json", "--show-personal-data")
     assert after.exit_code == 0, after.output
     timeline = json.loads(after.stdout)
     assert timeline[0]["topic"] == "person-returned"
@@ -152,7 +141,9 @@ def test_an_erased_person_stays_decided_but_can_no_longer_be_read(
     assert "María" not in after.stdout
     assert "1994-03-02" not in after.stdout
     assert any(e["topic"] == "screened" and "PREGNANT" in e["summary"] for e in timeline)
-    father = run(audit_app, runtime, "case", FATHER, "--json", "--show-personal-data").stdout
+    father = run_command(
+        audit_app, runtime, "case", FATHER, "--json", "--show-personal-data"
+    ).stdout
     assert "Wilmer Antonio" in father  # the others stay readable
 
     # Each `audit case` was recorded: who, which case, the group shown; no personal data.
@@ -162,7 +153,7 @@ def test_an_erased_person_stays_decided_but_can_no_longer_be_read(
     assert all(d.group_ids == [GROUP] and d.personal_data_shown for d in reads)
     assert b"Mar" not in b"".join(record.value for record in logged)
 
-    verified = run(audit_app, runtime, "verify", "--json")
+    verified = run_command(audit_app, runtime, "verify", "--json")
     assert verified.exit_code == 0, verified.stdout[-3000:]
     report = json.loads(verified.stdout)
     assert report["mismatches"] == []
@@ -171,6 +162,6 @@ def test_an_erased_person_stays_decided_but_can_no_longer_be_read(
 
 
 def test_erase_refuses_what_is_not_a_case_id(runtime: Runtime, kek: Path) -> None:
-    result = run(returns_app, runtime, "erase", "María José")
+    result = run_command(returns_app, runtime, "erase", "María José")
     assert result.exit_code == 2
     assert "A followed by 8 or 9 digits" in result.output

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
+from types import ModuleType
 
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
@@ -15,15 +15,11 @@ from services.runtime.publishing import EventProducer
 from services.runtime.settings import REPO_ROOT
 from tests.support.broker import BrokerInfo
 from tests.support.kafka import read_topic
+from tests.support.scripts import load_script
 
 
-def _probe_module():  # infra/kafka/probe.py is a script, not a package module
-    spec = importlib.util.spec_from_file_location("probe", REPO_ROOT / "infra/kafka/probe.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _probe_module() -> ModuleType:
+    return load_script(REPO_ROOT / "infra/kafka/probe.py", "probe")
 
 
 def test_the_broker_is_apache_kafka_4(kafka: BrokerInfo) -> None:

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,21 +162,29 @@ def _free_ports(count: int) -> list[int]:
         return [int(sock.getsockname()[1]) for sock in socks]
 
 
-def _kafka_sh(command: str, env: dict[str, str]) -> None:
+def run_script(
+    script: Path, args: Sequence[str], env: dict[str, str], timeout: float = START_TIMEOUT_S + 60
+) -> str:
+    """Run one of ``infra/kafka``'s scripts; its output. A failure raises ``RuntimeError``
+    with everything the script said, so that a broken start shows its cause."""
     result = subprocess.run(
-        ["bash", str(KAFKA_SH), command],
+        ["bash", str(script), *args],
         env=env,
         capture_output=True,
         text=True,
-        timeout=START_TIMEOUT_S + 60,
+        timeout=timeout,
         check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(
-            f"infra/kafka/kafka.sh {command} failed ({result.returncode}):\n"
+            f"{script.relative_to(REPO_ROOT)} {' '.join(args)} failed ({result.returncode}):\n"
             f"{result.stdout}{result.stderr}"
         )
-    sys.stderr.write(result.stdout)
+    return result.stdout
+
+
+def _kafka_sh(command: str, env: dict[str, str]) -> None:
+    sys.stderr.write(run_script(KAFKA_SH, [command], env))
 
 
 @contextmanager

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.runtime.security import ClientSecurity, principal_env
-from tests.support.broker import REPO_ROOT, START_TIMEOUT_S, TEST_STATE_DIR, _free_ports
+from tests.support.broker import (
+    REPO_ROOT,
+    START_TIMEOUT_S,
+    TEST_STATE_DIR,
+    _free_ports,
+    run_script,
+)
 
 SECURE_SH = REPO_ROOT / "infra" / "kafka" / "secure.sh"
 BASE_DIR = TEST_STATE_DIR.with_name(TEST_STATE_DIR.name + "-secure")
@@ -59,20 +64,7 @@ class SecureBroker:
 
 
 def _secure_sh(args: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(
-        ["bash", str(SECURE_SH), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT_S + 60,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"infra/kafka/secure.sh {' '.join(args)} failed ({result.returncode}):\n"
-            f"{result.stdout}{result.stderr}"
-        )
-    return result.stdout
+    return run_script(SECURE_SH, args, env)
 
 
 @contextmanager

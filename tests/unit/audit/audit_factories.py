@@ -19,6 +19,7 @@ from schemas.status import CapacityUpdated, LocationStatusChanged, ShelterDepart
 from services.audit.events import Logged
 from services.screening.rules import decide_group
 from services.screening.ruleset import load_rule_set
+from tests.unit.screening.factories import published
 
 T0 = datetime(2026, 11, 27, 22, 58, tzinfo=UTC)
 RULES = load_rule_set("2021-12")
@@ -37,34 +38,13 @@ class Log:
         return envelope
 
     def person(self, record: PersonReturned, minutes: float) -> Envelope[PersonReturned]:
-        envelope = make_envelope(
-            record,
-            event_id=event_id_for("person-returned", record.source, record.submission_id),
-            producer="intake/0.1.0",
-            correlation_id=record.group_id,
-            causation_id=None,
-            crossing=record.crossing,
-            occurred_at=at(minutes),
-        )
+        envelope = published(record, at(minutes))
         return self.add("person-returned", envelope)
 
     def screen(
         self, persons: list[Envelope[PersonReturned]], minutes: float, **overrides: Any
     ) -> Envelope[Screened]:
-        decision = decide_group([m.data for m in persons], RULES)
-        if overrides:
-            decision = decision.model_copy(update=overrides)
-        causes = digest_of([m.event_id for m in persons])
-        envelope = make_envelope(
-            decision,
-            event_id=event_id_for("screened", causes, *overrides),
-            producer="screening/0.1.0",
-            correlation_id=decision.group_id,
-            causation_id=causes,
-            crossing=persons[0].data.crossing,
-            occurred_at=at(minutes),
-        )
-        return self.add("screened", envelope)
+        return self.add("screened", decided(persons, at(minutes), **overrides))
 
     def correct(
         self, original: Envelope[PersonReturned], minutes: float, **changes: Any
@@ -223,15 +203,42 @@ class Log:
         return self.add("shelter-departed", _ops(data, placed.data.group_id, minutes))
 
     def _caused(self, data: Any, cause: Envelope[Any], minutes: float, part: str) -> Envelope[Any]:
-        return make_envelope(
-            data,
-            event_id=event_id_for(data.EVENT_TYPE, cause.event_id, part),
-            producer="test/1",
-            correlation_id=cause.correlation_id,
-            causation_id=cause.event_id,
-            crossing=cause.crossing,
-            occurred_at=at(minutes),
-        )
+        return caused(data, cause, minutes, part)
+
+
+def decided(
+    persons: list[Envelope[PersonReturned]], occurred_at: datetime | None = None, **overrides: Any
+) -> Envelope[Screened]:
+    """The rules' decision on `persons`, as screening writes it; `overrides` (a forged or
+    legacy decision) change it and its id."""
+    decision = decide_group([m.data for m in persons], RULES)
+    if overrides:
+        decision = decision.model_copy(update=overrides)
+    causes = digest_of([m.event_id for m in persons])
+    return make_envelope(
+        decision,
+        event_id=event_id_for("screened", causes, *overrides),
+        producer="screening/0.1.0",
+        correlation_id=decision.group_id,
+        causation_id=causes,
+        crossing=persons[0].data.crossing,
+        occurred_at=occurred_at,
+    )
+
+
+def caused(
+    data: Any, cause: Envelope[Any], minutes: float, part: str, producer: str = "test/1"
+) -> Envelope[Any]:
+    """`data` as its service writes it for `cause`: an id from the cause and `part`."""
+    return make_envelope(
+        data,
+        event_id=event_id_for(data.EVENT_TYPE, cause.event_id, part),
+        producer=producer,
+        correlation_id=cause.correlation_id,
+        causation_id=cause.event_id,
+        crossing=cause.crossing,
+        occurred_at=at(minutes),
+    )
 
 
 def _ops(data: Any, correlation: str, minutes: float) -> Envelope[Any]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.envelope import Envelope, event_id_for, make_envelope
+from schemas.envelope import Envelope
 from schemas.requests import LegalAidRequested, LegalAidUpdated, RequestUpdated
-from tests.unit.audit.audit_factories import Log, at
+from tests.unit.audit.audit_factories import Log, at, caused
 
 
 def request(
@@ -78,12 +78,4 @@ def withdraw(
 
 
 def _envelope(data: Any, cause: Envelope[Any], minutes: float, part: str) -> Envelope[Any]:
-    return make_envelope(
-        data,
-        event_id=event_id_for(data.EVENT_TYPE, cause.event_id, part),
-        producer="notify/test",
-        correlation_id=cause.correlation_id,
-        causation_id=cause.event_id,
-        crossing=cause.crossing,
-        occurred_at=at(minutes),
-    )
+    return caused(data, cause, minutes, part, producer="notify/test")

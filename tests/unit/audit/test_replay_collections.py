@@ -19,15 +19,20 @@ def default_thresholds() -> Iterator[tuple[int, int, int]]:
     gc.set_threshold(*before)
 
 
-def test_the_collector_runs_less_often_during_a_replay_only(
-    default_thresholds: tuple[int, int, int],
-) -> None:
+def busy_day_replay() -> Replay:
+    """A replay of a busy day's people and decisions, two partitions each."""
     logs = as_records(busy_day(), {"person-returned": 2, "screened": 2})
-    run = Replay(
+    return Replay(
         ReplaySource("fake:9092", "t1."),
         ("person-returned", "screened"),
         consumer_factory=lambda **config: FakeConsumer(logs, **config),
     )
+
+
+def test_the_collector_runs_less_often_during_a_replay_only(
+    default_thresholds: tuple[int, int, int],
+) -> None:
+    run = busy_day_replay()
     during = [gc.get_threshold() for _ in run]
     assert len(during) == 24
     assert set(during) == {(YOUNG_COLLECTION_EVERY, 10, 10)}
@@ -37,12 +42,7 @@ def test_the_collector_runs_less_often_during_a_replay_only(
 def test_a_replay_abandoned_half_way_restores_the_collector(
     default_thresholds: tuple[int, int, int],
 ) -> None:
-    logs = as_records(busy_day(), {"person-returned": 2, "screened": 2})
-    run = Replay(
-        ReplaySource("fake:9092", "t1."),
-        ("person-returned", "screened"),
-        consumer_factory=lambda **config: FakeConsumer(logs, **config),
-    )
+    run = busy_day_replay()
     events = iter(run)
     next(events)
     assert gc.get_threshold()[0] == YOUNG_COLLECTION_EVERY

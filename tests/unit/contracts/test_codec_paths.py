@@ -13,12 +13,11 @@ from schemas import (
     decode,
     decode_any,
     encode,
-    event_id_for,
-    make_envelope,
 )
 from schemas.decisions import Screened
 from tests.unit.contracts.samples import SUBMISSION
 from tests.unit.contracts.test_upcasting import v1_event
+from tests.unit.screening.factories import published
 
 
 def test_a_current_record_decodes_to_the_event_that_was_encoded() -> None:
@@ -73,14 +72,7 @@ def test_decode_any_is_not_misled_by_an_event_type_inside_data() -> None:
     record = PersonReturned.model_validate_json(
         json.dumps({**SUBMISSION, "submission_id": '"event_type":"screened"'})
     )
-    envelope = make_envelope(
-        record,
-        event_id=event_id_for("t", "2"),
-        producer="p/1",
-        correlation_id="G",
-        causation_id=None,
-        crossing="ELP",
-    )
+    envelope = published(record)
     document = json.loads(encode(envelope))
     misleading = {"data": document.pop("data"), **document}  # `data` first
     decoded = decode_any(json.dumps(misleading, separators=(",", ":")).encode())

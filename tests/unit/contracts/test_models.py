@@ -14,10 +14,10 @@ from schemas import (
     decode_data,
     encode,
     event_id_for,
-    make_envelope,
     sensitive_fields,
 )
 from tests.unit.contracts.samples import SUBMISSION, as_bytes, submission
+from tests.unit.screening.factories import published
 
 
 def test_the_contract_example_is_a_valid_submission() -> None:
@@ -106,14 +106,7 @@ def test_personal_data_is_marked_sensitive() -> None:
 
 def test_envelope_round_trip_is_byte_for_byte_stable() -> None:
     record = decode_data(as_bytes(SUBMISSION), PersonReturned)
-    envelope = make_envelope(
-        record,
-        event_id=event_id_for("person-returned", record.source, record.submission_id),
-        producer="intake/0.1.0",
-        correlation_id=record.group_id,
-        causation_id=None,
-        crossing=record.crossing,
-    )
+    envelope = published(record)
     raw = encode(envelope)
     again = decode(raw, PersonReturned)
     assert again.data == record
@@ -125,14 +118,7 @@ def test_envelope_round_trip_is_byte_for_byte_stable() -> None:
 
 def test_decode_refuses_another_event_type() -> None:
     record = decode_data(as_bytes(SUBMISSION), PersonReturned)
-    envelope = make_envelope(
-        record,
-        event_id=event_id_for("x"),
-        producer="p/1",
-        correlation_id="g",
-        causation_id=None,
-        crossing="ELP",
-    )
+    envelope = published(record)
     from schemas import Screened
 
     with pytest.raises(EventValidationError) as caught:

@@ -14,11 +14,10 @@ from schemas import (
     SealedPersonReturned,
     decode,
     encode,
-    event_id_for,
-    make_envelope,
 )
 from schemas.upcasting import UpcastError, unregister, upcast, upcaster
 from tests.unit.contracts.samples import SUBMISSION
+from tests.unit.screening.factories import published
 
 
 class PersonReturnedV3(SealedPersonReturned):
@@ -42,14 +41,7 @@ def v2_to_v3() -> Iterator[None]:
 
 def v1_event(**data_changes: Any) -> dict[str, Any]:
     record = PersonReturned.model_validate_json(json.dumps(SUBMISSION))
-    envelope = make_envelope(
-        record,
-        event_id=event_id_for("t", "1"),
-        producer="p/1",
-        correlation_id="G",
-        causation_id=None,
-        crossing="ELP",
-    )
+    envelope = published(record)
     document: dict[str, Any] = json.loads(encode(envelope))
     document["data"].update(data_changes)
     return document

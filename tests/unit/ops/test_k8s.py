@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import inspect
 import json
 import tomllib
@@ -20,6 +19,7 @@ from services.console.config import CONSOLE_PORT, ConsoleConfig
 from services.runtime import acls, faust_app
 from services.runtime.settings import DEFAULT_WEB_PORTS
 from services.runtime.topology import load_topology
+from tests.support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -30,12 +30,7 @@ SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
 
 
 def load_check() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("k8s_check", K8S / "check.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(K8S / "check.py", "k8s_check")
 
 
 check = load_check()
