@@ -97,7 +97,7 @@ status: ## Show what runs
 
 .PHONY: test
 test: venv kafka-jars kek ## Run the test suite (starts its own broker unless KAFKA_BOOTSTRAP_SERVERS is set)
-	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest --durations=15 $(PYTEST_ARGS)
 
 .PHONY: test-unit
 test-unit: venv ## Run only the tests that need no broker
@@ -172,7 +172,7 @@ month: venv kafka-jars kek ## A month compressed into minutes (returns, INM, she
 	@$(PY) -m bench.simulated_month $(MONTH_ARGS)
 
 .PHONY: bench-ratio
-bench-ratio: kafka-up ## The pipeline's sustained rate over a raw aiokafka relay's, p50/p95/p99 at 200/s, RSS
+bench-ratio: kafka-up ## The pipeline's sustained rate over a raw aiokafka relay's, a faust relay's too (rate, CPU per record), p50/p95/p99 at 200/s, RSS
 	@$(PY) -m bench.ratio $(BENCH_ARGS)
 
 .PHONY: bench-state
