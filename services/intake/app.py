@@ -47,7 +47,9 @@ def build_app(runtime: Runtime) -> faust.App:
     async def rebuild_expiry(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         seen.forget_index()  # rebuilt from the recovered table on its next use
 
-    keys = key_store(runtime.settings.bootstrap_servers, runtime.settings.topic_prefix)
+    keys = key_store(
+        runtime.settings.bootstrap_servers, runtime.settings.topic_prefix, patient=True
+    )
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def keys_may_be_missing(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:

@@ -28,8 +28,12 @@ __all__ = [
 ]
 
 
-def key_store(bootstrap_servers: str, topic_prefix: str) -> KeyStore:
-    """The key store of a stack: its ``person-keys`` topic and this process's KEK file."""
+def key_store(bootstrap_servers: str, topic_prefix: str, *, patient: bool = False) -> KeyStore:
+    """The key store of a stack: its ``person-keys`` topic and this process's KEK file.
+
+    `patient`: wait for the key topic however long the broker is away (a service's
+    record path) instead of raising `KeyLogUnavailable` after its timeouts (commands).
+    """
     from services.keys.kafka_log import KafkaKeyLog
     from services.runtime.settings import Settings
     from services.runtime.topology import load_topology
@@ -39,5 +43,6 @@ def key_store(bootstrap_servers: str, topic_prefix: str) -> KeyStore:
         bootstrap_servers,
         f"{topic_prefix}person-keys",
         lambda case_id: topology.partition_for("person-keys", case_id, None),
+        patient=patient,
     )
     return KeyStore(log, Keyring.load())

@@ -31,7 +31,7 @@ from services.runtime.security import kafka_python_options
 
 log = logging.getLogger(__name__)
 
-READ_TIMEOUT = 15.0  # seconds for one `catch_up`, retries included
+READ_TIMEOUT = 15.0  # seconds for one `catch_up`, retries included (see `patient`)
 WRITE_TIMEOUT = 15.0  # seconds for one acknowledged `write`, retries included
 ATTEMPT_TIMEOUT_MS = 5_000  # one broker request (ListOffsets, a produce ack, metadata)
 FETCH_WAIT_MS = 10  # fetch.max.wait.ms: see the module's docstring
@@ -85,12 +85,18 @@ class KafkaKeyLog:
         *,
         make_consumer: Callable[[str], Any] = kafka_consumer,
         make_producer: Callable[[str], Any] = kafka_producer,
+        patient: bool = False,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topic = topic
         self.partition_for = partition_for
         self._make_consumer = make_consumer
         self._make_producer = make_producer
+        # A service's record path waits for the broker however long it is away: the
+        # record stays unacknowledged meanwhile, and nothing else has to recover. A
+        # crash of the agent instead would leave its partition unread until the worker
+        # restarts. Commands (erase, audit) give up after the timeouts, with a clear error.
+        self.patient = patient
         self._consumer: Any = None
         self._producer: Any = None
         self._partitions: list[TopicPartition] = []
@@ -98,7 +104,7 @@ class KafkaKeyLog:
 
     def catch_up(self) -> list[KeyRecord]:
         found: list[KeyRecord] = []  # kept across attempts: what was read is not re-read
-        deadline = time.monotonic() + READ_TIMEOUT
+        deadline = self._deadline(READ_TIMEOUT)
         pause = FIRST_PAUSE
         while True:
             try:
@@ -111,7 +117,7 @@ class KafkaKeyLog:
     def write(self, case_id: str, value: bytes | None) -> None:
         """Send one record and wait for its ack; a retry re-sends the very same bytes,
         so a record written twice (the first ack lost) is the same record twice."""
-        deadline = time.monotonic() + WRITE_TIMEOUT
+        deadline = self._deadline(WRITE_TIMEOUT)
         pause = FIRST_PAUSE
         partition = self.partition_for(case_id)
         while True:
@@ -133,6 +139,9 @@ class KafkaKeyLog:
         _close(self._consumer, autocommit=False, timeout_ms=1000)
         _close(self._producer, timeout=5)
         self._consumer = self._producer = None
+
+    def _deadline(self, seconds: float) -> float:
+        return float("inf") if self.patient else time.monotonic() + seconds
 
     def _read_to_end(self, found: list[KeyRecord], deadline: float) -> None:
         consumer = self._consumer_ready()
@@ -210,4 +219,4 @@ def _close(client: Any, **bounded: Any) -> None:
 
 
 def _left(deadline: float) -> float:
-    return max(0.0, deadline - time.monotonic())
+    return max(0.0, deadline - time.monotonic())  # inf for a patient log

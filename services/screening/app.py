@@ -57,7 +57,7 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
     window = timedelta(minutes=settings.group_wait_minutes)
     grace = timedelta(seconds=settings.group_grace_seconds)
     rules = rule_set or load_rule_set("2021-12")
-    keys = key_store(settings.bootstrap_servers, settings.topic_prefix)
+    keys = key_store(settings.bootstrap_servers, settings.topic_prefix, patient=True)
     desk = ScreeningDesk(
         rules,
         window,

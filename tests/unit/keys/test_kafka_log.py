@@ -177,6 +177,27 @@ def test_a_key_topic_that_stays_unreachable_fails_by_the_deadline_naming_the_top
     assert len(producers) < 49  # it did retry, each time on a new producer
 
 
+def test_a_patient_key_log_outwaits_a_broker_away_longer_than_the_timeouts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A service's record path waits for the broker (a 20 s restart is longer than the
+    timeouts): raising would crash the agent and leave its partition unread."""
+    monkeypatch.setattr(kafka_log, "WRITE_TIMEOUT", 0.05)
+    topic = Topic()
+    producers = [FakeProducer(topic, lost_acks=1) for _ in range(30)] + [FakeProducer(topic)]
+    log = KafkaKeyLog(
+        "broker:9092",
+        TOPIC,
+        lambda case_id: int(case_id[-1]) % 2,
+        make_consumer=lambda servers: None,
+        make_producer=lambda servers: producers.pop(0),
+        patient=True,
+    )
+    log.write("A212345671", b"wrapped-key")  # 30 failed attempts, far past 0.05 s
+    assert producers == []
+    assert {record.value for record in topic.partitions[1]} == {b"wrapped-key"}
+
+
 def test_the_key_consumer_does_not_park_its_offset_requests_behind_a_long_poll(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
