@@ -101,21 +101,24 @@ def test_the_key_log_reads_on_once_a_restarted_broker_leads_again(
     admin = KafkaAdminClient(bootstrap_servers=replicated.bootstrap_servers)
     admin.create_topics([NewTopic(topic, 3, 3)])
     admin.wait_for_topics([topic], timeout_ms=60_000)
+    # Another worker writes; this one reads (a log does not read its own writes back).
+    writer = KafkaKeyLog(replicated.bootstrap_servers, topic, lambda case_id: 0)
     log = KafkaKeyLog(replicated.bootstrap_servers, topic, lambda case_id: 0)
-    log.write("case-1", b"key-1")
+    writer.write("case-1", b"key-1")
     assert log.catch_up() == [("case-1", b"key-1")]
     (described,) = admin.describe_topics([topic])
     victim = next(p["leader_id"] for p in described["partitions"] if p["partition_index"] == 0)
     replicated.kill(victim)
-    log.write("case-2", b"key-2")  # the consumer's metadata now lacks the victim
+    writer.write("case-2", b"key-2")  # the reader's metadata now lacks the victim
     assert log.catch_up() == [("case-2", b"key-2")]
     replicated.start(victim)
     replicated.wait_in_sync(topic)  # in sync again: it can be elected
     admin.elect_leaders(0, {topic: [0]})  # the preferred leader (the victim) takes it back
     admin.close()
-    log.write("case-3", b"key-3")
+    writer.write("case-3", b"key-3")
     assert log.catch_up() == [("case-3", b"key-3")]
     log.close()
+    writer.close()
 
 
 @pytest.mark.chaos
@@ -134,15 +137,22 @@ def test_the_key_log_keeps_pace_when_its_partitions_have_different_leaders(
     (described,) = admin.describe_topics([topic])
     admin.close()
     assert len({p["leader_id"] for p in described["partitions"]}) > 1
-    log = KafkaKeyLog(replicated.bootstrap_servers, topic, lambda case_id: int(case_id) % 3)
+
+    def partition(case_id: str) -> int:
+        return int(case_id) % 3
+
+    # Another worker writes; this one reads to the end (its own writes it skips).
+    writer = KafkaKeyLog(replicated.bootstrap_servers, topic, partition)
+    log = KafkaKeyLog(replicated.bootstrap_servers, topic, partition)
     log.catch_up()
     took = []
     for case in range(60):
         started = time.monotonic()
-        log.write(str(case), b"wrapped-key")
+        writer.write(str(case), b"wrapped-key")
         assert log.catch_up() == [(str(case), b"wrapped-key")]
         took.append(time.monotonic() - started)
     log.close()
+    writer.close()
     median = statistics.median(took)
     print(f"\nwrite + read to the end: median {median * 1000:.0f} ms over {len(took)} cases")
     assert median < 0.15
