@@ -8,7 +8,7 @@ from typing import Any
 
 from schemas.codec import decode_any
 from schemas.decisions import Placed, PlacementWithdrawn, Screened
-from schemas.envelope import Envelope, make_envelope
+from schemas.envelope import Envelope, event_id_for, make_envelope
 from schemas.requests import ProviderCapacityChanged, RequestStatusReported
 from services.notify.deadlines import DEFAULT_POLICY, DeadlinePolicy
 from services.notify.handlers import Outgoing, RequestIssuer
@@ -131,4 +131,30 @@ def withdrawn_envelope(data: PlacementWithdrawn, event_id: str) -> Envelope[Plac
         correlation_id=data.group_id,
         causation_id=data.screened_event_id,
         crossing="ELP",
+    )
+
+
+def status_report(
+    request: Envelope[Any], status: str, at: datetime, partner: str
+) -> Envelope[RequestStatusReported]:
+    """A partner's report of `status` on `request` at `at`, as it comes on the topic."""
+    data = RequestStatusReported.model_validate(
+        {
+            "group_id": request.data.group_id,
+            "request_event_id": request.event_id,
+            "partner_id": partner,
+            "status": status,
+            "status_at": at,
+            "reason_code": None,
+        },
+        strict=False,
+    )
+    return make_envelope(
+        data,
+        event_id=event_id_for("request-status-reported", request.event_id, status, str(at)),
+        producer="partners/test",
+        correlation_id=data.group_id,
+        causation_id=request.event_id,
+        crossing="ELP",
+        occurred_at=at + timedelta(seconds=1),
     )

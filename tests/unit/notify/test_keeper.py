@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from schemas.envelope import Envelope, event_id_for, make_envelope
-from schemas.requests import ProviderCapacityChanged, RequestStatusReported
+from schemas.envelope import Envelope, event_id_for
+from schemas.requests import ProviderCapacityChanged
 from services.notify.deadlines import DeadlinePolicy
 from services.notify.keeper import ProgressKeeper
 from services.notify.ledger import open_requests
@@ -21,6 +21,7 @@ from tests.unit.notify.issuer_harness import (
     place,
     placed_envelope,
     screened_envelope,
+    status_report,
 )
 from tests.unit.notify.notify_factories import placed, screened
 
@@ -52,26 +53,7 @@ class Progress:
         self, request: Envelope[Any], status: str, minutes: int = 5, partition: int = PARTITION
     ) -> str:
         at = request.occurred_at + timedelta(minutes=minutes)
-        data = RequestStatusReported.model_validate(
-            {
-                "group_id": request.data.group_id,
-                "request_event_id": request.event_id,
-                "partner_id": PARTNER,
-                "status": status,
-                "status_at": at,
-                "reason_code": None,
-            },
-            strict=False,
-        )
-        envelope = make_envelope(
-            data,
-            event_id=event_id_for("request-status-reported", request.event_id, status, str(at)),
-            producer="partners/test",
-            correlation_id=data.group_id,
-            causation_id=request.event_id,
-            crossing="ELP",
-            occurred_at=at + timedelta(seconds=1),
-        )
+        envelope = status_report(request, status, at, PARTNER)
         return await self.keeper.on_report(envelope, partition)
 
     def load(self) -> dict[str, int]:

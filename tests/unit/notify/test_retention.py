@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from schemas.envelope import Envelope, event_id_for, make_envelope
-from schemas.requests import RequestStatusReported
+from schemas.envelope import Envelope, event_id_for
 from services.notify.config import NotifyConfig
 from services.notify.deadlines import DeadlinePolicy
 from services.notify.keeper import ProgressKeeper
@@ -26,6 +25,7 @@ from tests.unit.notify.issuer_harness import (
     place,
     placed_envelope,
     screened_envelope,
+    status_report,
 )
 from tests.unit.notify.notify_factories import placed, screened
 
@@ -79,26 +79,7 @@ class Retained:
     async def report(self, request: Envelope[Any], status: str, minutes: int) -> str:
         at = request.occurred_at + timedelta(minutes=minutes)
         self.clock.now = at
-        data = RequestStatusReported.model_validate(
-            {
-                "group_id": request.data.group_id,
-                "request_event_id": request.event_id,
-                "partner_id": PARTNER,
-                "status": status,
-                "status_at": at,
-                "reason_code": None,
-            },
-            strict=False,
-        )
-        envelope = make_envelope(
-            data,
-            event_id=event_id_for("request-status-reported", request.event_id, status, str(at)),
-            producer="partners/test",
-            correlation_id=data.group_id,
-            causation_id=request.event_id,
-            crossing="ELP",
-            occurred_at=at + timedelta(seconds=1),
-        )
+        envelope = status_report(request, status, at, PARTNER)
         return await self.keeper.on_report(envelope, PARTITION)
 
     async def close(self, request: Envelope[Any]) -> None:
