@@ -1,8 +1,9 @@
 """``make run``'s process manager: start, stop and report the services and the console.
 
 Each service runs as its own process (``python -m services.<name> worker``), with
-its log in ``.work/run/<name>.log``. Starting is idempotent: a service that is
-already running and ready is left alone.
+its log in ``.work/run/<name>.log``, under a keeper that starts it again if it ends on
+its own (``services/runtime/keeper.py``, docs/adr/0036). Starting is idempotent: a
+service that is already running and ready is left alone.
 """
 
 from __future__ import annotations
@@ -98,8 +99,9 @@ def start() -> int:
         if _pid(service) is not None:
             continue
         log = (RUN_DIR / f"{service}.log").open("ab")
+        worker = [sys.executable, "-m", f"services.{service}", "worker"]
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", f"services.{service}", "worker"],
+            [sys.executable, "-m", "services.runtime.keeper", "--", *worker],
             cwd=REPO_ROOT,
             env={**env, **_principal(service)},
             stdout=log,

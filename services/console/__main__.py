@@ -17,6 +17,7 @@ from services.console.users import user_entry
 from services.intake.auth import new_token
 from services.reference import ReferenceDataError
 from services.runtime.context import build_runtime
+from services.runtime.keeper import CANNOT_START
 from services.runtime.settings import ConfigurationError
 
 
@@ -26,7 +27,8 @@ def serve() -> None:
     try:
         console = build_console(config, build_runtime())
     except (ReferenceDataError, ConfigurationError) as exc:
-        raise SystemExit(f"console: cannot start: {exc}") from None
+        print(f"console: cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(CANNOT_START) from None
     web.run_app(build_app(console), host=config.host, port=config.port, print=None)
 
 

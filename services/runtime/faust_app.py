@@ -6,7 +6,11 @@ What it pins, and why (see docs/adr/0003-faust-at-least-once.md):
   otherwise switch to orjson by itself and change them);
 - internal topics (table changelogs) get as many partitions as the lanes topics,
   so that no ``PartitionsMismatch`` can occur;
-- no leader topic, no auto-created contract topics: ``make topics`` owns them.
+- no leader topic, no auto-created contract topics: ``make topics`` owns them;
+- an exception that escapes an agent ends the worker (docs/adr/0036): faust's default
+  restarts the agent in the process without the record it held, and its partition could
+  be left unread; a worker that exits is started again by its supervisor (Kubernetes,
+  ``make run``'s keeper) and reads again from its last committed offset.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import faust
+import mode
 from faust.web import Request, Response, View
 
 from schemas.codec import encode
@@ -57,6 +62,7 @@ def create_app(service: str, runtime: Runtime, **overrides: Any) -> faust.App:
         "broker_commit_interval": 1.0,
         "producer_acks": -1,
         "stream_wait_empty": True,
+        "agent_supervisor": mode.CrashingSupervisor,
         "worker_redirect_stdouts": False,
         "logging_config": logging_config(service, settings.log_level),
         **faust_options(settings.security),

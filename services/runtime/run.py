@@ -10,6 +10,7 @@ import faust
 from services.reference import ReferenceDataError
 from services.runtime.admin import ensure_changelogs
 from services.runtime.context import Runtime, build_runtime
+from services.runtime.keeper import CANNOT_START
 from services.runtime.settings import ConfigurationError
 from services.runtime.telemetry import configure_tracing
 
@@ -23,7 +24,8 @@ def run(service: str, build: AppBuilder, argv: Sequence[str] | None = None) -> N
         configure_tracing(service)
         app = build(runtime)
     except (ReferenceDataError, ConfigurationError) as exc:
-        raise SystemExit(f"{service}: cannot start: {exc}") from None
+        print(f"{service}: cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(CANNOT_START) from None
     args = list(sys.argv[1:] if argv is None else argv) or ["worker"]
     if args[0] == "worker":
         _declare_changelogs(app, runtime)
