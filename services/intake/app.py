@@ -7,7 +7,7 @@ import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Never
 
 import faust
 
@@ -22,10 +22,10 @@ from services.keys import KeyStore, key_store
 from services.keys.kafka_log import KeyLogUnavailable
 from services.keys.sealing import seal_for_log
 from services.runtime import telemetry
+from services.runtime.consume import Handled, consume
 from services.runtime.context import Runtime
 from services.runtime.faust_app import contract_topic, create_app, register_health, send_event
-from services.runtime.instrument import decided, observed
-from services.runtime.ordered import contiguous
+from services.runtime.instrument import decided
 
 log = logging.getLogger(__name__)
 
@@ -68,24 +68,26 @@ def build_app(runtime: Runtime) -> faust.App:
 
     handler = IntakeHandler(runtime.reference, seen, emit)
 
-    @app.agent(inbound, name="intake-submissions")
-    async def take_submissions(stream: faust.StreamT[bytes]) -> None:
-        async for event in contiguous(app, stream):
-            message = event.message
-            origin = SubmissionOrigin(
-                channel="kafka",
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-            )
-            with observed(runtime.settings, "intake", "validate", message) as seen_here:
-                now = datetime.now(UTC)
-                seen.at(message.partition, now)
-                seen.expire_due(message.partition, now)  # never consulted once expired
-                outcome = await handler.handle(message.value, message.key, origin, now)
-                seen_here.crossing = outcome.crossing
-                seen_here.returned_at = outcome.returned_at
-                decided("intake", outcome.status, outcome.crossing)
+    async def take_submission(message: Any) -> Handled[Never]:
+        origin = SubmissionOrigin(
+            channel="kafka", topic=message.topic, partition=message.partition, offset=message.offset
+        )
+        now = datetime.now(UTC)
+        seen.at(message.partition, now)
+        seen.expire_due(message.partition, now)  # never consulted once expired
+        outcome = await handler.handle(message.value, message.key, origin, now)
+        decided("intake", outcome.status, outcome.crossing)
+        return Handled(crossing=outcome.crossing, returned_at=outcome.returned_at)
+
+    consume(
+        app,
+        runtime,
+        inbound,
+        take_submission,
+        service="intake",
+        step="validate",
+        name="intake-submissions",
+    )
 
     async def forward(raw: bytes, group_id: str, crossing: str) -> None:
         route = runtime.router.route("returns-inbound", group_id, crossing)

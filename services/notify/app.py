@@ -31,7 +31,8 @@ Delivery settings come from the environment: see :mod:`services.notify.config`.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, Never
 
 import faust
 import httpx
@@ -47,6 +48,7 @@ from services.notify.directory import PartnerDirectory
 from services.notify.dispatch import Dispatcher, Receipt, delivered_key
 from services.notify.handlers import Outgoing, RequestIssuer
 from services.notify.keeper import ProgressKeeper
+from services.notify.memory import Memory
 from services.notify.partners import PartnerConfigError, PartnerSubscription
 from services.notify.progress_wiring import (
     CLOCK,
@@ -61,11 +63,11 @@ from services.notify.settling import Settler, stopper
 from services.notify.tables import NotifyTables, flush_changelogs, open_tables
 from services.notify.topics import Topics
 from services.notify.tracker import RequestTracker
-from services.runtime import instrument
+from services.runtime.consume import Handled, InvalidEvent, consume
 from services.runtime.context import Runtime
 from services.runtime.faust_app import create_app, identity, register_health
 from services.runtime.identity import ServiceIdentity
-from services.runtime.ordered import admitted, contiguous, ordered_acks
+from services.runtime.ordered import ordered_acks
 from services.runtime.settings import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -93,14 +95,17 @@ def build_app(
     app = _app(runtime, config)
     topics = Topics(app, runtime, SERVICE)
     tables = open_tables(app, runtime, me, declare=declare)
+    memory = Memory(tables, config.memory)
+    app.on_partitions_revoked.connect(memory.on_rebalance)  # type: ignore[arg-type]
     issuer = RequestIssuer(
         runtime.reference,
-        groups=tables.groups,
-        issued=tables.issued,
+        groups=memory.groups,
+        issued=memory.issued,
         load=tables.load,
         producer=me.producer,
         tracker=RequestTracker(tables.requests, tables.capacity, retain=config.retain),
         policy=config.policy,
+        memory=memory,
     )
     keeper = ProgressKeeper(
         issuer, runtime.reference, serves=directory.serves, policy=config.policy
@@ -110,7 +115,7 @@ def build_app(
     wire_reports(app, topics, issuer.tracker, directory, me.producer)
     dispatcher = _dispatcher(app, topics, config, partners, tables, transport, directory, me)
     _wire_deliveries(app, runtime, topics, dispatcher, config)
-    _wire_receipts(app, topics, tables)
+    _wire_receipts(app, runtime, topics, tables)
     if not partners:
         log.warning("RETURNS_PARTNERS_FILE is not set: requests are published, not webhooked")
     register_health(app, runtime)
@@ -156,18 +161,27 @@ def _wire_decisions(
     # be, it never is, and the worker stops so that a restart re-reads it.
     settler = Settler(ordered_acks(app), stopper(app, "requests could not be sent"))
 
-    @app.agent(topics.reading(*DECISION_INPUTS, CLOCK), name="notify-decisions")
-    async def issue_requests(stream: faust.StreamT[bytes]) -> None:
-        async for event in admitted(app, settler.window, stream):  # acked in offset order
-            message = event.message
-            # Tracked first: if handling raises, the event is never acked (nor any after it).
-            entry = settler.track(message.tp, message.offset, event)
-            if topics.named(message.topic) == CLOCK:
-                outgoing = on_clock(keeper, message)
-            else:
-                with instrument.observed(runtime.settings, SERVICE, "issue", message) as seen:
-                    seen.crossing, outgoing = _issue(issuer, keeper, topics, message)
-            settler.settle_when(entry, [await publisher.publish(outgoing)])
+    async def issue(message: Any) -> Handled[Outgoing]:
+        if topics.named(message.topic) == CLOCK:
+            return Handled(outgoing=on_clock(keeper, message))
+        crossing, outgoing = _issue(issuer, keeper, topics, message)
+        return Handled(crossing=crossing, outgoing=outgoing)
+
+    async def publish(outgoing: Sequence[Outgoing]) -> Sequence[Awaitable[object]]:
+        return [await publisher.publish(outgoing)]
+
+    consume(
+        app,
+        runtime,
+        topics.reading(*DECISION_INPUTS, CLOCK),
+        issue,
+        send=publish,
+        settler=settler,  # acked in offset order once its requests are sent
+        service=SERVICE,
+        step="issue",
+        name="notify-decisions",
+        unobserved=(CLOCK,),
+    )
 
     wire_ticks(app, runtime, topics, issuer.tracker, settler.window, config.tick_seconds)
 
@@ -176,7 +190,7 @@ def _issue(
     issuer: RequestIssuer, keeper: ProgressKeeper, topics: Topics, message: Any
 ) -> tuple[str | None, list[Outgoing]]:
     """Hand one decision to the issuer, or one report to the keeper; returns its crossing
-    (None when unreadable) and what it causes, to send."""
+    and what it causes, to send."""
     name = topics.named(message.topic)
     try:
         if name == "request-status-reported":
@@ -190,15 +204,8 @@ def _issue(
             return withdrawal.crossing, issuer.on_withdrawn(withdrawal, message.partition)
         placed = decode(message.value, Placed)
         return placed.crossing, issuer.on_placed(placed, message.value, message.partition)
-    except EventValidationError as exc:
-        log.error(
-            "skipping an invalid event at %s[%d]@%d: %d problem(s)",
-            message.topic,
-            message.partition,
-            message.offset,
-            len(exc.errors),
-        )
-        return None, []
+    except EventValidationError:
+        raise InvalidEvent("INVALID_EVENT") from None
 
 
 def _dispatcher(
@@ -244,14 +251,20 @@ def _wire_deliveries(
     dispatcher: Dispatcher[Any],
     config: NotifyConfig,
 ) -> None:
-    @app.agent(topics.reading(*REQUESTS), name="notify-deliveries")
-    async def deliver(stream: faust.StreamT[bytes]) -> None:
-        await dispatcher.start()
-        # Acked by the dispatcher's window, in order, once their deliveries settle.
-        async for event in admitted(app, dispatcher.window, stream):
-            message = event.message
-            with instrument.observed(runtime.settings, SERVICE, "deliver", message):
-                await dispatcher.take(message.tp, message.offset, event, message.value)
+    async def deliver(message: Any) -> Handled[Never]:
+        return Handled(pending=await dispatcher.take(message.value))
+
+    consume(
+        app,
+        runtime,
+        topics.reading(*REQUESTS),
+        deliver,
+        settler=dispatcher.settler,  # acked in order, once their deliveries settle
+        service=SERVICE,
+        step="deliver",
+        name="notify-deliveries",
+        on_start=dispatcher.start,
+    )
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def drain(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -262,16 +275,24 @@ def _wire_deliveries(
         return self.json(dispatcher.status())
 
 
-def _wire_receipts(app: faust.App, topics: Topics, tables: NotifyTables) -> None:
+def _wire_receipts(app: faust.App, runtime: Runtime, topics: Topics, tables: NotifyTables) -> None:
     delivered = tables.delivered
 
-    @app.agent(topics.reading("notification-delivered"), name="notify-receipts")
-    async def remember_receipts(stream: faust.StreamT[bytes]) -> None:
-        async for event in contiguous(app, stream):
-            try:
-                receipt = decode(event.message.value, NotificationDelivered)
-            except EventValidationError:
-                log.error("skipping an invalid notification-delivered event")
-                continue
-            key = delivered_key(receipt.data.partner_id, receipt.data.notified_event_id)
-            delivered[key] = receipt.event_id.encode()
+    async def remember(message: Any) -> Handled[Never]:
+        try:
+            receipt = decode(message.value, NotificationDelivered)
+        except EventValidationError:
+            raise InvalidEvent("INVALID_EVENT") from None
+        key = delivered_key(receipt.data.partner_id, receipt.data.notified_event_id)
+        delivered[key] = receipt.event_id.encode()
+        return Handled(crossing=receipt.crossing)
+
+    consume(
+        app,
+        runtime,
+        topics.reading("notification-delivered"),
+        remember,
+        service=SERVICE,
+        step="remember",
+        name="notify-receipts",
+    )

@@ -23,6 +23,9 @@
 - `RETURNS_NOTIFY_RETAIN_DAYS` (30): how long a finished legal-aid request (closed,
   withdrawn, replaced) stays in the `requests` table before a clock tick deletes it
   (tracker.py; docs/adr/0031-notify-wiring-and-retention.md).
+- `RETURNS_NOTIFY_MEMORY_DAYS` (35): how long `issued` keeps what an input caused, and
+  `groups` a group with nothing left open; an unknown input that old is not handled
+  (memory.py; docs/adr/0039-retention-of-placement-and-notify-memory.md).
 
 Tests use tiny values (`RETURNS_NOTIFY_BACKOFF_BASE=0.05`) so that retries take milliseconds.
 """
@@ -39,6 +42,7 @@ from pathlib import Path
 from services.notify.deadlines import DeadlinePolicy
 from services.notify.delivery import Backoff, Timeouts
 from services.notify.directory import PartnerDirectory
+from services.notify.memory import Retention
 from services.notify.partners import PartnerConfigError, PartnerSubscription
 from services.runtime.settings import ConfigurationError, positive_number
 
@@ -57,6 +61,7 @@ class NotifyConfig:
     tick_seconds: float = 5.0
     policy: DeadlinePolicy = field(default_factory=DeadlinePolicy)
     retain: timedelta = timedelta(days=30)
+    memory: Retention = field(default_factory=Retention)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NotifyConfig:
@@ -78,6 +83,11 @@ class NotifyConfig:
         except ConfigurationError as exc:
             problems.append(str(exc))
             policy = DeadlinePolicy()
+        try:
+            memory = Retention.from_env(env)
+        except ConfigurationError as exc:
+            problems.append(str(exc))
+            memory = Retention()
         config = cls(
             partners_file=Path(partners) if partners else None,
             max_attempts=int(attempts) if attempts else None,
@@ -96,6 +106,7 @@ class NotifyConfig:
             tick_seconds=seconds("RETURNS_NOTIFY_TICK_SECONDS", 5.0),
             policy=policy,
             retain=timedelta(days=positive_number(env, "RETURNS_NOTIFY_RETAIN_DAYS", 30, problems)),
+            memory=memory,
         )
         if problems:
             raise ConfigurationError("; ".join(problems))

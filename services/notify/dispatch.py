@@ -13,7 +13,7 @@ afterwards.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -29,6 +29,7 @@ from services.notify.partners import (
 )
 from services.notify.requests import request_event_id
 from services.notify.settling import Settler
+from services.runtime.consume import Abandoned, InvalidEvent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,12 +118,13 @@ on to its next delivery meanwhile."""
 
 
 class Dispatcher(Generic[T]):
-    """Delivers request events to partners and acks each once its deliveries settled.
+    """Delivers request events to partners; each is acked once its deliveries settled.
 
-    `settler` acks each event's token, in offset order per partition, once the work it
-    caused is done (settling.py): here, every delivery it needs, each with its receipt
-    written; `delivered` answers whether a partner already has an event (the service's
-    table of `notification-delivered`); `record_receipt` starts writing a receipt.
+    `settler` is what the consuming loop acks each event through, in offset order per
+    partition, once the work it caused is done (settling.py): here, every delivery it
+    needs, each with its receipt written; `delivered` answers whether a partner already
+    has an event (the service's table of `notification-delivered`); `record_receipt`
+    starts writing a receipt.
     """
 
     def __init__(
@@ -140,7 +142,7 @@ class Dispatcher(Generic[T]):
         self._delivered = delivered
         self._record_receipt = record_receipt
         self._producer = producer
-        self._settler = settler
+        self.settler = settler
         self.window = settler.window
         self._running = False
 
@@ -167,16 +169,16 @@ class Dispatcher(Generic[T]):
             },
         }
 
-    async def take(self, partition: Hashable, offset: int, token: T, raw: bytes) -> None:
-        """Queue the deliveries of the request event at `offset`; waits while a partner's
-        queue is full (the only way one partner can slow the others: see the ADR)."""
-        entry = self._settler.track(partition, offset, token)
+    async def take(self, raw: bytes) -> list[Awaitable[None]]:
+        """Queue the deliveries of the request event `raw`; returns them, each done once
+        settled and its receipt written (`settler` acks the event then). Waits while a
+        partner's queue is full (the only way one partner can slow the others: see the
+        ADR). Raises `InvalidEvent` for a record that is not a request, `Abandoned` once
+        stopped."""
         try:
             request = read_request(raw)
         except EventValidationError:
-            log.error("skipping a record that is not a request at %s@%d", partition, offset)
-            self._settler.settle_when(entry, [])
-            return
+            raise InvalidEvent("NOT_A_REQUEST") from None
         targets = [
             p
             for p in self._partners
@@ -197,10 +199,9 @@ class Dispatcher(Generic[T]):
                     )
                 )
             except RuntimeError as exc:  # stopped: this event stays unacked
-                self._settler.hold(entry)
                 log.warning("event %s not queued: %s", request.event_id, exc)
-                return
-        self._settler.settle_when(entry, [_receipt_written(ticket) for ticket in tickets])
+                raise Abandoned from None
+        return [_receipt_written(ticket) for ticket in tickets]
 
     async def _on_outcome(self, outcome: Outcome) -> Receipt:
         return await self._record_receipt(receipt_for(outcome, self._producer))

@@ -39,6 +39,7 @@ from services.notify.ledger import (
     count_withdrawn,
     open_requests,
 )
+from services.notify.memory import Memory
 from services.notify.progress import ended_as, with_request
 from services.notify.reassign import amended_request
 from services.notify.requests import (
@@ -87,6 +88,7 @@ class RequestIssuer:
         clock: Callable[[], datetime] = utc_now,
         tracker: RequestTracker | None = None,
         policy: DeadlinePolicy = DEFAULT_POLICY,
+        memory: Memory | None = None,
     ) -> None:
         self._reference = reference
         self._groups, self._issued, self._load = groups, issued, load
@@ -94,6 +96,16 @@ class RequestIssuer:
         self._clock = clock
         self.tracker = tracker or RequestTracker({}, {})
         self._policy = policy
+        self.memory = memory  # given, `groups` and `issued` are its tables (memory.py)
+
+    def beyond_memory(self, envelope: Envelope[Any], partition: int) -> bool:
+        """Whether an input unknown to the tables is older than their retention (then it
+        is not handled); else what it writes is kept from now (or from when it happened)."""
+        if self.memory is None:
+            return False
+        now = self._clock()
+        self.memory.handling(partition, envelope.occurred_at, now)
+        return self.memory.beyond(envelope.event_type, envelope.event_id, envelope.occurred_at, now)
 
     def on_screened(self, envelope: Envelope[Screened], partition: int) -> list[Outgoing]:
         """Make the decision the group's live one; request, amend or withdraw its
@@ -102,6 +114,8 @@ class RequestIssuer:
         record = self._group(decision.group_id)
         if envelope.event_id in record.screened_event_ids:  # re-delivered: nothing new
             return self._stored(envelope.event_id) or []
+        if self.beyond_memory(envelope, partition):
+            return []
         record = record.with_screened(decision, envelope.event_id)
         if decision.decided_after is not None:  # legacy: a late member decided alone
             record, outgoing = self._apply(record, Changes(new_legal_aid=True), envelope, partition)
@@ -133,6 +147,8 @@ class RequestIssuer:
         stored = self._stored(envelope.event_id)
         if stored is not None:
             return stored
+        if self.beyond_memory(envelope, partition):
+            return []
         group_id = envelope.data.group_id
         record = self._group(group_id)
         if not record.knows_members(envelope.data.members, envelope.causation_id):
@@ -153,6 +169,8 @@ class RequestIssuer:
         stored = self._stored(envelope.event_id)
         if stored is not None:
             return stored
+        if self.beyond_memory(envelope, partition):
+            return []
         ending = envelope.data
         record = self._group(ending.group_id)
         # The open requests belong to the placement that ends unless a newer one (read

@@ -9,7 +9,8 @@ tables, in partition order with the groups' decisions:
 - `on_tick`: a wall-clock tick, sent for partitions read to their end, pops the
   deadlines passed: a request not accepted in time is reassigned, one past due without
   first contact is marked overdue; requests finished for longer than their retention
-  are deleted (tracker.py).
+  are deleted (tracker.py), and so are the inputs remembered and the groups settled for
+  longer than theirs (memory.py).
 - `on_capacity`: a provider's capacity, as changed for that partition.
 
 What an input causes is stored under its id in `issued` before it is sent, as for the
@@ -107,6 +108,9 @@ class ProgressKeeper:
         stored = self._issuer.stored(envelope.event_id)
         if stored is not None:
             return Reported("repeat", stored)
+        if self._issuer.beyond_memory(envelope, partition):
+            metrics.REPORTS.labels(status=report.status, outcome="refused").inc()
+            return Reported("refused", [])
         tracked = self._tracker.get(report.request_event_id)
         problem = self._refusal(tracked, envelope, partition)
         if problem is not None or tracked is None:
@@ -136,8 +140,13 @@ class ProgressKeeper:
 
     def on_tick(self, partition: int, now: datetime, tick_id: str) -> list[Outgoing]:
         """Act on every deadline of `partition` passed by `now`, and delete the requests
-        finished for longer than their retention; returns what to send."""
+        finished, inputs remembered and groups settled for longer than their retentions;
+        returns what to send."""
         self._tracker.expire(partition, now)
+        memory = self._issuer.memory
+        if memory is not None:
+            memory.handling(partition, now, now)
+            memory.expire(partition, now)
         stored = self._issuer.stored(tick_id)
         if stored is not None:
             return stored

@@ -49,3 +49,12 @@ def expect_deliveries(partner_id: str) -> None:
 
 def count_delivery(partner_id: str, delivered: bool) -> None:
     WEBHOOK_DELIVERIES.labels(partner_id, "delivered" if delivered else "failed").inc()
+
+
+BEYOND_MEMORY = Counter(
+    "returns_notify_beyond_memory",
+    "Inputs notify did not handle because they happened longer ago than it remembers "
+    "(RETURNS_NOTIFY_MEMORY_DAYS) and it had no record of them, per event type.",
+    ["event_type"],
+    registry=REGISTRY,
+)

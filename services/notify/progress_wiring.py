@@ -14,9 +14,8 @@ See docs/adr/0017-legal-aid-progress.md.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,11 +32,11 @@ from services.notify.ops import requests_page
 from services.notify.reports_http import register_report_routes
 from services.notify.topics import Topics
 from services.notify.tracker import RequestTracker
+from services.runtime.consume import Handled, InvalidEvent, consume
 from services.runtime.context import Runtime
 from services.runtime.faust_app import is_ready
-from services.runtime.ordered import SettlementWindow, contiguous, read_to_end
+from services.runtime.ordered import SettlementWindow, read_to_end
 
-log = logging.getLogger(__name__)
 CLOCK = "notify-clock"
 DECISION_INPUTS = ("screened", "placed", "placement-withdrawn", "request-status-reported")
 
@@ -74,7 +73,7 @@ def wire_ticks(
 
 def on_clock(keeper: ProgressKeeper, message: Any) -> list[Outgoing]:
     """A tick (deadlines) or a capacity change copied to this partition; returns what
-    it causes, to send."""
+    it causes, to send. Raises `InvalidEvent` for a record it cannot read."""
     try:
         document = json.loads(message.value)
         if "tick" in document:
@@ -83,33 +82,38 @@ def on_clock(keeper: ProgressKeeper, message: Any) -> list[Outgoing]:
             return keeper.on_tick(message.partition, now, tick_id)
         change = decode(document["capacity"].encode(), ProviderCapacityChanged)
         keeper.on_capacity(change.data, message.partition)
-    except (ValueError, KeyError, TypeError, AttributeError, EventValidationError) as exc:
-        log.error(
-            "skipping an unreadable clock record at [%d]@%d (%s)",
-            message.partition,
-            message.offset,
-            type(exc).__name__,
-        )
+    except (ValueError, KeyError, TypeError, AttributeError, EventValidationError):
+        raise InvalidEvent("UNREADABLE_CLOCK_RECORD") from None
     return []
 
 
 def wire_capacity(app: faust.App, runtime: Runtime, topics: Topics) -> None:
-    source = topics.reading("provider-capacity-changed")
+    async def check(message: Any) -> Handled[bytes]:
+        try:
+            change = decode(message.value, ProviderCapacityChanged)
+        except EventValidationError:
+            raise InvalidEvent("INVALID_EVENT") from None
+        copy = json.dumps({"capacity": message.value.decode()}).encode()
+        return Handled(crossing=change.crossing, outgoing=[copy])
 
-    @app.agent(source, name="notify-capacity")
-    async def copy_capacity(stream: faust.StreamT[bytes]) -> None:
-        async for event in contiguous(app, stream):
-            try:
-                decode(event.message.value, ProviderCapacityChanged)
-            except EventValidationError:
-                log.error("skipping an invalid provider-capacity-changed event")
-                continue
-            copy = json.dumps({"capacity": event.message.value.decode()}).encode()
-            sent = [
-                await topics.send_to_partition(CLOCK, copy, partition)
-                for partition in range(runtime.topology.lane_partitions)
-            ]
-            await asyncio.gather(*sent)  # on the broker before the event is acked
+    async def copy_to_every_partition(copies: Sequence[bytes]) -> Sequence[Awaitable[object]]:
+        # On the broker, in every partition, before the event is acked.
+        return [
+            await topics.send_to_partition(CLOCK, copy, partition)
+            for copy in copies
+            for partition in range(runtime.topology.lane_partitions)
+        ]
+
+    consume(
+        app,
+        runtime,
+        topics.reading("provider-capacity-changed"),
+        check,
+        send=copy_to_every_partition,
+        service="notify",
+        step="copy",
+        name="notify-capacity",
+    )
 
 
 def wire_reports(

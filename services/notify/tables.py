@@ -8,6 +8,8 @@
 | `requests` | request event id | notify-decisions | legal-aid requests' progress (tracker.py) |
 | `capacity` | partition/provider | notify-decisions | providers' capacity (tracker.py) |
 | `delivered` | partner event id | notify-receipts | who has had which event (dispatch.py) |
+| `issued_expiry` | as `issued` | notify-decisions | when an `issued` entry goes (memory.py) |
+| `groups_expiry` | as `groups` | notify-decisions | when a settled group goes (memory.py) |
 
 Each changelog topic is created here (:func:`declare_changelogs`) under the name faust
 itself gives it, before faust starts: faust would create it too, but subscribes at
@@ -47,6 +49,8 @@ class NotifyTables:
     requests: Table
     capacity: Table
     delivered: Table
+    issued_expiry: Table
+    groups_expiry: Table
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

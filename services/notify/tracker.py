@@ -13,10 +13,11 @@ Only the decisions agent writes them. In memory it keeps what it can rebuild fro
 requests by the time they expire, and the overdue requests per location behind the
 `returns_legal_aid_overdue` gauge.
 
-What expiry does not delete: `issued` keeps what each input caused, and `groups` each
-group's decisions, so an old decision read again is still recognised and re-sends its
-stored requests, never issuing them anew; a partner's report on an expired request is
-refused as `unknown_request` (docs/adr/0031-notify-wiring-and-retention.md).
+What this expiry does not delete: `issued` keeps what each input caused, and `groups`
+each group's decisions, for their own, longer retention (memory.py), so an old decision
+read again is still recognised and re-sends its stored requests, never issuing them
+anew; a partner's report on an expired request is refused as `unknown_request`
+(docs/adr/0031-notify-wiring-and-retention.md, docs/adr/0039).
 """
 
 from __future__ import annotations

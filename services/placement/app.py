@@ -13,21 +13,24 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Never
 
 import faust
 
-from services.placement.commands import CheckLocalDay, encode_command
+from services.placement.commands import CheckLocalDay, Command, encode_command
 from services.placement.handlers import Emission
 from services.placement.inputs import INPUT_TOPICS, InputTranslator
 from services.placement.metrics import PlacementCounters, Rejection, export_location_figures
+from services.placement.retention import Retention
 from services.placement.routing import PlacementUnits, placement_units
 from services.placement.store import UnitStore
 from services.placement.web import OpsView, RecordRead, register_ops_routes
 from services.placement.writer import CommandWriter
 from services.runtime import metrics, telemetry
 from services.runtime.access_log import access_event, group_ids_in, http_principal
+from services.runtime.consume import NOTHING, Handled, InvalidEvent, consume
 from services.runtime.context import Runtime
 from services.runtime.faust_app import (
     contract_topic,
@@ -37,8 +40,7 @@ from services.runtime.faust_app import (
     register_health,
     send_event,
 )
-from services.runtime.instrument import decided, observed
-from services.runtime.ordered import contiguous
+from services.runtime.instrument import decided
 
 log = logging.getLogger(__name__)
 PRODUCER = producer_name("placement")
@@ -66,7 +68,7 @@ def build_app(runtime: Runtime) -> faust.App:
         partitions=runtime.topology.lane_partitions,
         extra_topic_configs=CHANGELOG_CONFIG,
     )
-    store = UnitStore(table, runtime.reference, units)
+    store = UnitStore(table, runtime.reference, units, Retention.from_env(os.environ))
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def rebuild_queues(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -153,41 +155,62 @@ def _input_agent(
 ) -> None:
     source = contract_topic(app, runtime, name)
 
-    @app.agent(source, name=f"placement-input-{name}")
-    async def forward(stream: faust.StreamT[bytes]) -> None:
-        async for event in contiguous(app, stream):
-            message = event.message
-            with observed(runtime.settings, "placement", "route", message) as seen:
-                outcome = translator.command_for(name, message.value, datetime.now(UTC))
-                if isinstance(outcome, Rejection):
-                    counters.reject(outcome)
-                    seen.attributes["placement.rejected"] = outcome.reason
-                elif outcome is not None:
-                    seen.location = outcome.unit
-                    await commands.send(
-                        key=outcome.unit.encode(),
-                        value=encode_command(outcome),
-                        partition=translator.units.partition_of(outcome.unit),
-                        headers=telemetry.inject(),
-                    )
+    async def route(message: Any) -> Handled[Command]:
+        outcome = translator.command_for(name, message.value, datetime.now(UTC))
+        if isinstance(outcome, Rejection):
+            counters.record(outcome)  # for the ops view; logged and counted by the loop
+            raise InvalidEvent(outcome.reason)
+        if outcome is None:
+            return NOTHING
+        return Handled(location=outcome.unit, outgoing=[outcome])
+
+    async def forward(outgoing: Sequence[Command]) -> Sequence[Awaitable[object]]:
+        for command in outgoing:
+            await commands.send(
+                key=command.unit.encode(),
+                value=encode_command(command),
+                partition=translator.units.partition_of(command.unit),
+                headers=telemetry.inject(),
+            )
+        return ()  # the input is acked once its command is handed to the producer
+
+    consume(
+        app,
+        runtime,
+        source,
+        route,
+        send=forward,
+        service="placement",
+        step="route",
+        name=f"placement-input-{name}",
+    )
 
 
 def _writer_agent(
     app: faust.App, runtime: Runtime, commands: faust.TopicT, writer: CommandWriter
 ) -> None:
-    @app.agent(commands, name="placement-writer")
-    async def write(stream: faust.StreamT[bytes]) -> None:
-        async for event in contiguous(app, stream):
-            message = event.message
-            with observed(runtime.settings, "placement", "place", message) as seen:
-                outcome = await writer.handle(message.value, message.partition, message.offset)
-                for emission in outcome.emissions if outcome is not None else ():
-                    data = emission.envelope.data
-                    kind = data.reason if emission.topic == "placement-deferred" else emission.topic
-                    decided("placement", kind, emission.envelope.crossing)
-                    seen.crossing = emission.envelope.crossing
-                    seen.location = data.location
-            _export_queues(writer.store, writer.units, message.partition)
+    async def place(message: Any) -> Handled[Never]:
+        # The writer sends its events, acknowledged, before it writes the state that
+        # records them (writer.py): nothing is left for the loop to send.
+        outcome = await writer.handle(message.value, message.partition, message.offset)
+        crossing = location = None
+        for emission in outcome.emissions if outcome is not None else ():
+            data = emission.envelope.data
+            kind = data.reason if emission.topic == "placement-deferred" else emission.topic
+            decided("placement", kind, emission.envelope.crossing)
+            crossing, location = emission.envelope.crossing, data.location
+        _export_queues(writer.store, writer.units, message.partition)
+        return Handled(crossing=crossing, location=location)
+
+    consume(
+        app,
+        runtime,
+        commands,
+        place,
+        service="placement",
+        step="place",
+        name="placement-writer",
+    )
 
 
 def _export_queues(store: UnitStore, units: PlacementUnits, partition: int) -> None:
@@ -216,7 +239,8 @@ def _tick_timer(
             if tp.topic != commands.get_topic_name():
                 continue
             for unit in units.units_on(tp.partition):
-                if store.load(unit).waiting:  # a unit with nobody waiting has nothing to retry
+                # A unit with nobody waiting and no record to forget has nothing to do.
+                if store.load(unit).waiting or store.expiry_due(unit, now):
                     tick = CheckLocalDay(unit=unit, issued_at=now)
                     await commands.send(
                         key=unit.encode(), value=encode_command(tick), partition=tp.partition

@@ -33,6 +33,8 @@ class PlaceGroup(_Command):
 
     `supersedes` is the group's earlier decision when this one re-decides it: the writer
     then updates the group's wait, or releases its placement and places it again.
+    `decided_at` is when screening decided (the screened event's time): a decision older
+    than placement's memory of ended groups is not placed (`retention`).
     """
 
     kind: Literal["place-group"] = "place-group"
@@ -44,6 +46,7 @@ class PlaceGroup(_Command):
     returned_at: AwareDatetime
     screened_event_id: str
     supersedes: str | None = None
+    decided_at: AwareDatetime | None = None
 
 
 class WithdrawGroup(_Command):
@@ -90,7 +93,8 @@ class ReleaseBeds(_Command):
 
 
 class CheckLocalDay(_Command):
-    """A wall-clock tick: retry the queues of locations whose local date has changed."""
+    """A wall-clock tick: retry the queues of locations whose local date has changed
+    (and, as after every command, delete the records kept past their retention)."""
 
     kind: Literal["check-local-day"] = "check-local-day"
 

@@ -79,6 +79,7 @@ class InputTranslator:
             returned_at=data.returned_at,
             screened_event_id=event_id,
             supersedes=data.supersedes,
+            decided_at=envelope.occurred_at,
         )
 
     def _withdrawal(

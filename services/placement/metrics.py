@@ -53,10 +53,15 @@ class PlacementCounters:
         default_factory=lambda: deque(maxlen=RECENT_REJECTIONS)
     )
 
-    def reject(self, rejection: Rejection) -> None:
-        """Count and log a rejected input (a structured line, no personal data)."""
+    def record(self, rejection: Rejection) -> None:
+        """Count a rejected input and keep it among the recent ones, for the ops view."""
         self.rejected[rejection.reason] += 1
         self.recent_rejections.append(rejection)
+
+    def reject(self, rejection: Rejection) -> None:
+        """Record and log a rejected command (a structured line, no personal data); a
+        rejected input event is logged by the consuming loop instead."""
+        self.record(rejection)
         log.warning(
             "placement rejected an input: reason=%s event_id=%s topic=%s location=%s detail=%s",
             rejection.reason,

@@ -110,6 +110,9 @@ class GroupRecord:
     `counted_on`: the local date the placement counted against the daily cap.
     `decisions`: screened event ids applied or superseded, so that a repeat is a duplicate.
     `wait`: its place in the queue of `home`, while `status` is waiting.
+    `changed_at`: when it was last written (the command's time, or the time of the
+    group's decision it applies if later): an ended record is forgotten a retention
+    after it (`retention`). None on records written before it was kept.
 
     Valid only once the unit's `applied_offset` has reached `written_offset`: a record
     written by a command whose unit state never reached the changelog is ignored, and
@@ -132,6 +135,7 @@ class GroupRecord:
     counted_on: date | None = None
     decisions: tuple[str, ...] = ()
     wait: Wait | None = None
+    changed_at: AwareDatetime | None = None
     previous: GroupRecord | None = None
 
     def has_seen(self, screened_event_id: str) -> bool:
@@ -196,6 +200,11 @@ class GroupRecord:
 
     def following(self, screened_event_id: str, offset: int) -> GroupRecord:
         return replace(self, screened_event_id=screened_event_id, written_offset=offset)
+
+    def stamped(self, at: datetime) -> GroupRecord:
+        """This record, last changed at `at` (never moved back)."""
+        latest = at if self.changed_at is None else max(self.changed_at, at)
+        return self if latest == self.changed_at else replace(self, changed_at=latest)
 
 
 UNIT_CODEC = TypeAdapter(UnitState)

@@ -5,13 +5,15 @@ happen only in the writer agent, while it processes the unit's partition (faust 
 each to that changelog partition, in order): the group records first, the unit value
 last, so a crash leaves either the whole command or a prefix that `applied_offset` shows
 to be incomplete. The queues are an in-memory index over the records (`queues`), built
-on a unit's first use and kept in step by `save`.
+on a unit's first use and kept in step by `save`; so is the index of ended records by
+the time they may be deleted (`retention`), which `expire` works off a few at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from pydantic import ValidationError
 
@@ -28,6 +30,7 @@ from services.placement.records import (
     seed_unit,
     unit_key,
 )
+from services.placement.retention import EXPIRED_PER_COMMAND, Expiring, Retention
 from services.placement.routing import PlacementUnits
 from services.placement.state import LocationState
 from services.reference import Reference
@@ -56,15 +59,21 @@ class UnitStore:
     """Unit values and group records in one table, and the unit's queues in memory."""
 
     def __init__(
-        self, table: MutableMapping[str, bytes], reference: Reference, units: PlacementUnits
+        self,
+        table: MutableMapping[str, bytes],
+        reference: Reference,
+        units: PlacementUnits,
+        retention: Retention | None = None,
     ) -> None:
         self.table = table
         self.units = units
+        self.retention = retention or Retention()
         self._seeds = {
             unit: seed_unit(reference, unit, units.locations_of(unit))
             for unit in units.partition_by_unit
         }
         self._queues: dict[str, UnitQueues] = {}
+        self._expiring: dict[str, Expiring] = {}
         self._legacy: dict[str, dict[str, LegacyEntry]] = {}  # unit -> waits not yet written
 
     def load(self, unit: str) -> UnitState:
@@ -88,19 +97,63 @@ class UnitStore:
         the index is missing or belongs to another offset."""
         index = self._queues.get(state.unit)
         if index is None or index.applied_offset != state.applied_offset:
+            stored = list(self._records(state.unit))
             if state.unit in self._legacy:
                 find = self.lookup(state)
                 records = (find(group_id) for group_id in self._legacy[state.unit])
                 waiting = [record for record in records if record is not None]
                 index = UnitQueues.built(waiting, state.applied_offset)
             else:
-                index = UnitQueues.built(self._records(state.unit), state.applied_offset)
+                index = UnitQueues.built(stored, state.applied_offset)
             self._queues[state.unit] = index
+            self._expiring[state.unit] = Expiring.built(
+                stored, state.applied_offset, self.retention
+            )
         return index
 
     def forget(self) -> None:
         """Partitions were assigned: the queues are built again on each unit's next use."""
         self._queues = {}
+        self._expiring = {}
+
+    def expire(self, state: UnitState, now: datetime, limit: int = EXPIRED_PER_COMMAND) -> int:
+        """Delete the ended records of `state`'s unit kept past the retention by `now`,
+        at most `limit` (the rest on later calls); how many were deleted.
+
+        Called by the writer once a command's writes are in the table: each record is
+        read again first, and one written by a command not yet applied, or live again,
+        is left alone. A record stored before `changed_at` was kept is stamped `now`
+        instead (it is deleted a retention later).
+        """
+        self.queues(state)
+        expiring = self._expiring[state.unit]
+        done = 0
+        while done < limit:
+            group_id = expiring.pop_due(now)
+            if group_id is None:
+                break
+            key = group_key(state.unit, group_id)
+            raw = self.table.get(key)
+            if raw is None:
+                continue
+            record = GROUP_CODEC.validate_json(raw)
+            due = self.retention.expires_at(record)
+            if record.written_offset > state.applied_offset or due is None or due > now:
+                continue  # partial, live again, or changed since: a later entry covers it
+            if record.changed_at is None:
+                stamped = record.stamped(now)
+                self.table[key] = GROUP_CODEC.dump_json(stamped)
+                expiring.add(group_id, now + self.retention.keep)
+            else:
+                del self.table[key]
+            done += 1
+        return done
+
+    def expiry_due(self, unit: str, now: datetime) -> bool:
+        """Whether `unit` has a record to delete (or stamp) by `now`."""
+        self.queues(self.load(unit))
+        due = self._expiring[unit].next_due()
+        return due is not None and due <= now
 
     def view(self, unit: str) -> UnitView:
         state = self.load(unit)
@@ -137,9 +190,13 @@ class UnitStore:
         records = list(outcome.records)
         if before.unit in self._legacy:
             records += self._migrated(index, outcome, state.applied_offset)
+        expiring = self._expiring[before.unit]
         for record in records:
             written = record.replacing(find(record.group_id))
             self.table[group_key(record.unit, record.group_id)] = GROUP_CODEC.dump_json(written)
+            due = self.retention.expires_at(record)
+            if due is not None:
+                expiring.add(record.group_id, due)
         self.table[unit_key(state.unit)] = UNIT_CODEC.dump_json(state)
         self._legacy.pop(before.unit, None)
         index.installed(state.applied_offset, outcome.queues)

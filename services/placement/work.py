@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from schemas.decisions import DeferralReason
@@ -81,7 +81,9 @@ class Work:
         return found if found is not None else self.lookup(group_id)
 
     def put(self, record: GroupRecord) -> None:
-        """Keep `record` as the group's new version (its queue entry too, while it waits)."""
+        """Keep `record` as the group's new version (its queue entry too, while it waits),
+        stamped with the time of this change (`changed_at`)."""
+        record = record.stamped(self.changed_at(record.group_id))
         self.records[record.group_id] = record
         if record.wait is not None:
             queue = self.writable(record.home)
@@ -91,6 +93,16 @@ class Work:
             else:
                 queue.groups.put(n, record)
             self.touched.add(record.group_id)
+
+    def changed_at(self, group_id: str) -> datetime:
+        """The command's time, or its decision's when this is the group's own and later
+        (so that a record is never forgotten before the decisions it knows are too old
+        to be placed: see `retention`)."""
+        command = self.command
+        ours = isinstance(command, PlaceGroup) and command.group_id == group_id
+        if ours and isinstance(command, PlaceGroup) and command.decided_at is not None:
+            return max(command.issued_at, command.decided_at)
+        return command.issued_at
 
     def leave(self, record: GroupRecord) -> GroupRecord | None:
         """Take the waiting group out of its queue; its entry, if it was there."""
@@ -230,6 +242,7 @@ def record(
         placed_event_id=placed_event_id,
         counted_on=counted_on,
         wait=wait,
+        changed_at=None if known is None else known.changed_at,
     )
 
 

@@ -33,6 +33,12 @@ DECISIONS = Counter(
     ["service", "kind", "crossing"],
     registry=REGISTRY,
 )
+INVALID_EVENTS = Counter(
+    "returns_invalid_events",
+    "Consumed events skipped as unreadable or inapplicable, by service, topic and reason code.",
+    ["service", "topic", "reason"],
+    registry=REGISTRY,
+)
 PROCESSING = Histogram(
     "returns_processing_seconds",
     "Time to handle one consumed event.",

@@ -6,13 +6,15 @@ import asyncio
 import logging
 import os
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Never
 
 import faust
 
 from schemas.codec import EventValidationError
 from schemas.envelope import Envelope
-from services.keys import Erased, SealError, key_store, open_raw
+from schemas.person import PersonReturned
+from services.keys import Erased, KeyStore, SealError, key_store, open_raw
+from services.runtime.consume import NOTHING, Handled, InvalidEvent, consume
 from services.runtime.context import Runtime
 from services.runtime.faust_app import (
     contract_topic,
@@ -21,8 +23,7 @@ from services.runtime.faust_app import (
     register_health,
     send_event,
 )
-from services.runtime.instrument import observed
-from services.runtime.ordered import contiguous, ordered_acks, read_to_end
+from services.runtime.ordered import ordered_acks, read_to_end
 from services.screening.desk import ScreeningDesk
 from services.screening.retention import Retention
 from services.screening.ruleset import RuleSet, load_rule_set
@@ -78,50 +79,45 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
 
     members_read = ordered_acks(app)
 
-    @app.agent(source, name="screening-members")
-    async def screen_members(stream: faust.StreamT[bytes]) -> None:
-        async for event in contiguous(app, stream, members_read):
-            message = event.message
-            with observed(runtime.settings, "screening", "gather", message) as seen:
-                try:
-                    # Opened off the event loop: a key not cached yet means reading the
-                    # key topic to its end.
-                    envelope = await asyncio.to_thread(open_raw, message.value, keys)
-                except (EventValidationError, SealError) as exc:
-                    log.error(
-                        "skipping an unreadable person-returned event at %s[%d]@%d: %s",
-                        message.topic,
-                        message.partition,
-                        message.offset,
-                        type(exc).__name__,
-                    )
-                    continue
-                if isinstance(envelope, Erased):
-                    log.info(
-                        "skipping a person-returned event whose personal data was erased "
-                        "at %s[%d]@%d",
-                        message.topic,
-                        message.partition,
-                        message.offset,
-                    )
-                    continue
-                seen.crossing = envelope.crossing
-                seen.returned_at = envelope.data.returned_at
-                traceparent = dict(message.headers or []).get("traceparent")
-                async with lock:
-                    await desk.take_member(
-                        envelope,
-                        message.value,
-                        message.partition,
-                        traceparent.decode() if traceparent else None,
-                    )
+    async def take_member(message: Any) -> Handled[Never]:
+        # Opened off the event loop: a key not cached yet means reading the key topic.
+        envelope = await asyncio.to_thread(_opened, message.value, keys)
+        traceparent = dict(message.headers or []).get("traceparent")
+        async with lock:
+            await desk.take_member(
+                envelope,
+                message.value,
+                message.partition,
+                traceparent.decode() if traceparent else None,
+            )
+        return Handled(crossing=envelope.crossing, returned_at=envelope.data.returned_at)
 
-    @app.agent(clock, name="screening-clock")
-    async def tick(stream: faust.StreamT[bytes]) -> None:
-        async for event in contiguous(app, stream):
-            arrival_clock = datetime.fromisoformat(event.message.value.decode())
-            async with lock:
-                await desk.close_due(event.message.partition, arrival_clock)
+    async def take_tick(message: Any) -> Handled[Never]:
+        arrival_clock = datetime.fromisoformat(message.value.decode())
+        async with lock:
+            await desk.close_due(message.partition, arrival_clock)
+        return NOTHING
+
+    consume(
+        app,
+        runtime,
+        source,
+        take_member,
+        service="screening",
+        step="gather",
+        name="screening-members",
+        window=members_read,
+    )
+    consume(
+        app,
+        runtime,
+        clock,
+        take_tick,
+        service="screening",
+        step="close",
+        name="screening-clock",
+        unobserved=("screening-clock",),
+    )
 
     @app.timer(interval=TICK_SECONDS)  # type: ignore[untyped-decorator]
     async def send_ticks() -> None:
@@ -146,3 +142,17 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
 
     register_health(app, runtime)
     return app
+
+
+def _opened(raw: bytes, keys: KeyStore) -> Envelope[PersonReturned]:
+    """The member in `raw`, opened with its case's key; `InvalidEvent` when it cannot be
+    read, or its personal data was erased (nothing is left to screen)."""
+    try:
+        opened = open_raw(raw, keys)
+    except EventValidationError:
+        raise InvalidEvent("INVALID_EVENT") from None
+    except SealError:
+        raise InvalidEvent("UNREADABLE_SEAL") from None
+    if isinstance(opened, Erased):
+        raise InvalidEvent("ERASED")
+    return opened

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -22,6 +23,8 @@ from services.notify.requests import (
     request_event_id,
 )
 from services.notify.settling import Settler
+from services.runtime import metrics
+from services.runtime.consume import Handled, Loop
 from services.runtime.ordered import SettlementWindow
 from tests.unit.notify.notify_factories import (
     JUAREZ_HEALTH,
@@ -33,6 +36,7 @@ from tests.unit.notify.notify_factories import (
 
 NOW = datetime(2026, 11, 27, 23, 0, 5, tzinfo=UTC)
 LEGAL_AID_ID = request_event_id("legal-aid-requested", PLACED_EVENT_ID)
+INVALID = {"service": "notify", "topic": "legal-aid-requested"}
 CARE_ID = request_event_id("care-requested", PLACED_EVENT_ID, "A212345679")
 
 
@@ -106,7 +110,10 @@ class Harness:
         self.requests: list[str] = []
         self.clinic_answers = asyncio.Event()
         self.fail_receipts = fail_receipts
-        self.dispatcher: Dispatcher[str] = Dispatcher(
+        window: SettlementWindow[Any] = SettlementWindow(
+            lambda event: self.acked.append(event.token)
+        )
+        self.dispatcher: Dispatcher[Any] = Dispatcher(
             lambda on_outcome: Deliverer(
                 [LAWYERS, CLINIC],
                 on_outcome,
@@ -114,11 +121,35 @@ class Harness:
                 backoff=Backoff(base=0.001, cap=0.001),
             ),
             [LAWYERS, CLINIC],
-            settler=Settler(SettlementWindow(self.acked.append), self.stuck.append),
+            settler=Settler(window, self.stuck.append),
             delivered=delivered or {},
             record_receipt=self._record,
             producer="notify/test",
         )
+        # The deliveries agent's loop, as notify wires it (app.py).
+        self.loop: Loop[Any] = Loop(
+            SimpleNamespace(topic_prefix=""),
+            "notify",
+            "deliver",
+            self._deliver,
+            settler=self.dispatcher.settler,
+        )
+
+    async def _deliver(self, message: Any) -> Handled[Any]:
+        return Handled(pending=await self.dispatcher.take(message.value))
+
+    async def take(self, partition: int, offset: int, token: str, raw: bytes) -> None:
+        """Hand the event at `partition`@`offset` to the loop; `token` is what is acked."""
+        message = SimpleNamespace(
+            tp=partition,
+            topic="legal-aid-requested",
+            partition=partition,
+            offset=offset,
+            headers=[],
+            value=raw,
+        )
+        event = SimpleNamespace(message=message, token=token)
+        await self.loop.one(event, self.dispatcher.window)
 
     async def _answer(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request.url.host)
@@ -145,8 +176,8 @@ class Harness:
 async def test_an_event_is_acked_once_its_deliveries_and_those_before_it_settled() -> None:
     harness = Harness()
     await harness.dispatcher.start()
-    await harness.dispatcher.take("p3", 10, "care@10", CARE)
-    await harness.dispatcher.take("p3", 11, "legal@11", LEGAL_AID)
+    await harness.take(3, 10, "care@10", CARE)
+    await harness.take(3, 11, "legal@11", LEGAL_AID)
     await harness.until(lambda: len(harness.receipts) == 1)
     assert harness.receipts[0].data.partner_id == "lawyers"
     assert harness.acked == []  # the lawyers have theirs, but the clinic holds offset 10
@@ -161,7 +192,7 @@ async def test_an_event_is_acked_once_its_deliveries_and_those_before_it_settled
 async def test_a_partner_that_already_has_an_event_does_not_get_it_again() -> None:
     harness = Harness(delivered={delivered_key("lawyers", LEGAL_AID_ID): b"receipt"})
     await harness.dispatcher.start()
-    await harness.dispatcher.take("p3", 0, "legal@0", LEGAL_AID)
+    await harness.take(3, 0, "legal@0", LEGAL_AID)
     await harness.dispatcher.stop(grace=1)
     assert (harness.acked, harness.requests) == (["legal@0"], [])
 
@@ -170,7 +201,7 @@ async def test_a_request_update_goes_to_the_partners_subscribed_to_the_request()
     harness = Harness()
     harness.clinic_answers.set()
     await harness.dispatcher.start()
-    await harness.dispatcher.take("p3", 0, "update@0", UPDATE)
+    await harness.take(3, 0, "update@0", UPDATE)
     await harness.until(lambda: harness.acked == ["update@0"])
     await harness.dispatcher.stop(grace=1)
     assert harness.requests == ["clinic.example.org"]
@@ -193,16 +224,19 @@ def test_a_request_update_is_read_as_its_requests_type() -> None:
 async def test_a_record_that_is_not_a_request_is_acked_and_skipped() -> None:
     harness = Harness()
     await harness.dispatcher.start()
-    await harness.dispatcher.take("p3", 0, "junk@0", b"{not json")
+    counted = ("returns_invalid_events_total", {**INVALID, "reason": "NOT_A_REQUEST"})
+    before = metrics.REGISTRY.get_sample_value(*counted) or 0.0
+    await harness.take(3, 0, "junk@0", b"{not json")
     await harness.dispatcher.stop(grace=1)
     assert harness.acked == ["junk@0"]
+    assert metrics.REGISTRY.get_sample_value(*counted) == before + 1
 
 
 async def test_an_event_whose_receipt_cannot_be_written_is_never_acked() -> None:
     harness = Harness(fail_receipts=True)
     await harness.dispatcher.start()
-    await harness.dispatcher.take("p3", 0, "legal@0", LEGAL_AID)
-    await harness.dispatcher.take("p3", 1, "junk@1", b"{}")
+    await harness.take(3, 0, "legal@0", LEGAL_AID)
+    await harness.take(3, 1, "junk@1", b"{}")
     await harness.until(lambda: bool(harness.stuck))
     await harness.dispatcher.stop(grace=1)
     assert harness.acked == []

@@ -37,8 +37,10 @@ def arrival(
     crossing: str = "ELP",
     at: datetime = AFTERNOON,
     returned_at: datetime | None = None,
+    decided_at: datetime | None = None,
 ) -> PlaceGroup:
-    """An accepted group of `size` returned at `crossing`, routed to its home's unit."""
+    """An accepted group of `size` returned at `crossing`, routed to its home's unit
+    (decided at `decided_at`, when given)."""
     home = HOME_OF[crossing]
     number = int("".join(ch for ch in group_id if ch.isdigit()) or "0")
     return PlaceGroup(
@@ -51,6 +53,7 @@ def arrival(
         beds=size,
         returned_at=returned_at or at.astimezone(ZONE_OF.get(crossing, CHIHUAHUA)),
         screened_event_id=f"screened-{group_id}",
+        decided_at=decided_at,
     )
 
 

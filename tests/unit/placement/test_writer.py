@@ -17,6 +17,7 @@ from services.placement.handlers import Emission
 from services.placement.metrics import PlacementCounters
 from services.placement.store import UnitStore
 from services.placement.writer import CommandWriter
+from services.runtime.consume import InvalidEvent
 from tests.unit.placement.command_factories import (
     PRODUCER,
     REFERENCE,
@@ -136,8 +137,10 @@ async def test_a_reissued_command_for_a_placed_group_emits_nothing() -> None:
 async def test_unreadable_or_misaddressed_commands_are_recorded_and_skipped() -> None:
     harness = Harness()
     writer = harness.writer()
-    assert await writer.handle(b"{not a command", CJS, 0) is None
-    assert await writer.handle(encode_command(arrival("G-1", 2)), CJS + 1, 0) is None
+    with pytest.raises(InvalidEvent, match="INVALID_COMMAND"):
+        await writer.handle(b"{not a command", CJS, 0)
+    with pytest.raises(InvalidEvent, match="WRONG_PARTITION"):
+        await writer.handle(encode_command(arrival("G-1", 2)), CJS + 1, 0)
     assert dict(harness.counters.rejected) == {"INVALID_COMMAND": 1, "WRONG_PARTITION": 1}
     assert harness.table == {}
 
