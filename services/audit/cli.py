@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,8 +33,16 @@ from services.audit import (
     views,
 )
 from services.audit.assembly import KEEP_DECIDED
-from services.audit.events import LATER_TOPICS, Logged
-from services.audit.reader import Opener, Replay, ReplayError, ReplaySource, opening_with
+from services.audit.events import LATER_TOPICS, Logged, ReplayStats
+from services.audit.parallel import DEFAULT_WORKERS, VerifyRun, verify_replayed
+from services.audit.reader import (
+    Opener,
+    ProgressSink,
+    Replay,
+    ReplayError,
+    ReplaySource,
+    opening_with,
+)
 from services.audit.report import REPORT_TOPICS, CohortBuilder, CohortReport
 from services.audit.request_states import request_states
 from services.audit.resources import OPTIONAL_TOPICS, ResourcesBuilder, ResourcesReport
@@ -46,7 +55,7 @@ from services.audit.timeline import (
     decision_chain,
     timeline_json,
 )
-from services.audit.verify import DEFAULT_GRACE, VERIFY_TOPICS, Verifier
+from services.audit.verify import DEFAULT_GRACE, VERIFY_TOPICS
 from services.audit.whatif import WHATIF_TOPICS, WhatIf, whatif_json
 from services.keys import KeyStore, key_store
 from services.keys.kafka_log import KeyLogUnavailable
@@ -146,19 +155,7 @@ def _replay(
     Topics in `optional` the cluster lacks are left out (`Replay.missing`)."""
     source = ReplaySource(bootstrap, prefix)
     start = _moment(from_timestamp, "--from-timestamp")
-    columns = (
-        TextColumn("replaying {task.fields[what]}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("events"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err) as progress:
-        task = progress.add_task("replay", total=None, what=f"{len(topics)} topics")
-
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
+    with _progress_bar(len(topics)) as advance:
         opener = _opener(bootstrap, prefix) if "person-returned" in topics else None
         replay = Replay(
             source,
@@ -174,9 +171,32 @@ def _replay(
         except (ReplayError, KafkaError) as exc:
             err.print(f"[red]replay failed: {exc}[/red]")
             raise typer.Exit(2) from None
-    for where, problem in replay.stats.undecodable[:20]:
-        err.print(f"[yellow]skipped undecodable {where}: {problem}[/yellow]")
+    _skipped(replay.stats)
     return replay
+
+
+@contextmanager
+def _progress_bar(topics: int) -> Iterator[ProgressSink]:
+    """A progress bar on stderr while the replay of `topics` topics runs."""
+    columns = (
+        TextColumn("replaying {task.fields[what]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("events"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task("replay", total=None, what=f"{topics} topics")
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _skipped(stats: ReplayStats) -> None:
+    for where, problem in stats.undecodable[:20]:
+        err.print(f"[yellow]skipped undecodable {where}: {problem}[/yellow]")
 
 
 @audit_app.command()
@@ -283,12 +303,34 @@ def verify(
         Path | None,
         typer.Option(help="also write the counts in Prometheus' text format to this file"),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="processes: 2 runs screening and placement side by side (same report)"
+        ),
+    ] = DEFAULT_WORKERS,
 ) -> None:
     """Re-run screening and placement over the whole history; exit 1 on any mismatch."""
-    verifier = Verifier(_reference(reference_dir), keep_decided=keep_decided)
-    replay = _replay(bootstrap, prefix, VERIFY_TOPICS, verifier.feed)
-    end = _moment(as_of, "--as-of") or datetime.now(UTC)
-    report = verifier.finish(replay.stats, end, timedelta(minutes=grace_minutes))
+    given_end = _moment(as_of, "--as-of")
+    run = VerifyRun(
+        ReplaySource(bootstrap, prefix),
+        _reference(reference_dir),
+        timedelta(minutes=grace_minutes),
+        keep_decided=keep_decided,
+        opener=_opener(bootstrap, prefix),
+    )
+    try:
+        verified = verify_replayed(
+            run,
+            lambda: given_end or datetime.now(UTC),
+            workers=workers,
+            progress_bar=lambda: _progress_bar(len(VERIFY_TOPICS)),
+        )
+    except (ReplayError, KafkaError) as exc:
+        err.print(f"[red]replay failed: {exc}[/red]")
+        raise typer.Exit(2) from None
+    _skipped(verified.stats)
+    report = verified.report
     if as_json:
         typer.echo(json.dumps(asdict(report), indent=2, default=str))
     else:

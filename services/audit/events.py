@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -145,6 +145,8 @@ class Conflict:
 
     event_id: str
     repeated_at: str
+    at: OrderKey | None = None
+    """Where the repeat stands in its replay's order (`ReplayStats.undecodable_at`)."""
 
 
 @dataclass
@@ -156,43 +158,75 @@ class ReplayStats:
     by_topic: dict[str, int] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
     undecodable: list[tuple[str, str]] = field(default_factory=list)  # (where, problem)
+    undecodable_at: list[OrderKey] = field(default_factory=list)
+    """For each undecodable record, the highest order key its replay had yielded by then.
+
+    Two replays of disjoint topics, each merged greedily, interleave into the one merge
+    of all their partitions by these running maxima (`services.audit.parallel`)."""
 
 
 class Deduplicator:
     """Remembers each `event_id` seen, as a 128-bit integer, with the checksum of its data.
 
-    About 130 bytes an event: the one piece of state a replay keeps per event.
+    About 130 bytes an event: the one piece of state a replay keeps per event. The
+    topic's rank goes along in the low bits, so that an `event_id` repeated on another
+    topic is noticed (`crossed_topics`): replays of disjoint topics cannot see that one.
     """
 
     def __init__(self) -> None:
         self._seen: dict[int, int] = {}
+        self.crossed_topics = False
 
     def check(self, event: Logged) -> Conflict | bool:
         """True for a first occurrence, False for a duplicate, a `Conflict` otherwise."""
         key = int(event.event_id.replace("-", ""), 16)
         previous = self._seen.get(key)
         if previous is None:
-            self._seen[key] = event.checksum
+            self._seen[key] = event.checksum << _RANK_BITS | TOPIC_RANK.get(event.topic, 99)
             return True
-        if previous == event.checksum:
+        if previous & _RANK_MASK != TOPIC_RANK.get(event.topic, 99):
+            self.crossed_topics = True
+        if previous >> _RANK_BITS == event.checksum:
             return False
         return Conflict(event.event_id, event.where)
 
+    def ids_on(self, topics: Collection[str]) -> set[int]:
+        """The `event_id`s (as integers) first seen on one of `topics`."""
+        ranks = {TOPIC_RANK.get(topic, 99) for topic in topics}
+        return {key for key, value in self._seen.items() if value & _RANK_MASK in ranks}
 
-def unique_events(events: Iterable[Logged], stats: ReplayStats | None = None) -> Iterator[Logged]:
+
+_RANK_BITS = 7
+_RANK_MASK = (1 << _RANK_BITS) - 1
+
+
+def unique_events(
+    events: Iterable[Logged],
+    stats: ReplayStats | None = None,
+    *,
+    seen: Deduplicator | None = None,
+    counted: Collection[str] | None = None,
+    position: Callable[[], OrderKey | None] | None = None,
+) -> Iterator[Logged]:
     """Each event once, in the order given; duplicates and conflicts are counted in `stats`.
 
     A conflicting repeat is dropped too (the first occurrence stands, as for intake's
-    resubmissions), and listed in `stats.conflicts`.
+    resubmissions), and listed in `stats.conflicts`. Only events of `counted` topics (all,
+    by default) are counted; the others are still passed on once. `position` tells a
+    conflict's place in the replay (`Conflict.at`).
     """
     stats = stats if stats is not None else ReplayStats()
-    seen = Deduplicator()
+    seen = seen if seen is not None else Deduplicator()
     for event in events:
         outcome = seen.check(event)
         if outcome is True:
-            stats.by_topic[event.topic] = stats.by_topic.get(event.topic, 0) + 1
+            if counted is None or event.topic in counted:
+                stats.by_topic[event.topic] = stats.by_topic.get(event.topic, 0) + 1
             yield event
+        elif counted is not None and event.topic not in counted:
+            continue
         elif outcome is False:
             stats.duplicates += 1
         else:
+            outcome.at = position() if position is not None else None
             stats.conflicts.append(outcome)

@@ -29,6 +29,7 @@ from schemas.codec import EventValidationError
 from schemas.envelope import Envelope
 from services.audit.events import (
     TOPIC_RANK,
+    Deduplicator,
     Logged,
     OrderKey,
     ReplayStats,
@@ -113,6 +114,7 @@ class _Partition:
     end: int
     next_offset: int
     buffer: deque[tuple[OrderKey, Any]]
+    counted: bool = True
 
     @property
     def finished(self) -> bool:
@@ -126,7 +128,9 @@ class Replay:
     repeats and undecodable records (which are skipped, and listed there).
     `consumer_factory` is kafka-python's `KafkaConsumer` but in tests. A topic in
     `optional` that the cluster lacks is left out (and listed in `missing`) rather than
-    failing the replay: a stack from before that topic existed.
+    failing the replay: a stack from before that topic existed. Only records of `counted`
+    topics (all, by default) are counted in `stats` and in the progress: a replay that
+    reads a topic another replay counts (`services.audit.parallel`).
     """
 
     def __init__(
@@ -141,10 +145,15 @@ class Replay:
         consumer_factory: Callable[..., Any] | None = None,
         optional: Collection[str] = (),
         opener: Opener | None = None,
+        counted: Collection[str] | None = None,
     ) -> None:
         self.opener = opener or opening_with(None)
         self.source = source
         self.topics = tuple(topics)
+        self.counted = frozenset(self.topics if counted is None else counted)
+        self.seen = Deduplicator()
+        self.high: OrderKey | None = None
+        """The highest order key of a counted record yielded so far."""
         self.optional = frozenset(optional)
         self.missing: list[str] = []
         self.from_timestamp = from_timestamp
@@ -172,7 +181,13 @@ class Replay:
             partitions = self._assign(consumer)
             with fewer_collections():
                 events = self._decoded(self._merged(consumer, partitions))
-                yield from unique_events(events, self.stats)
+                yield from unique_events(
+                    events,
+                    self.stats,
+                    seen=self.seen,
+                    counted=self.counted,
+                    position=lambda: self.high,
+                )
         finally:
             consumer.close()
 
@@ -201,8 +216,11 @@ class Replay:
         partitions = []
         for index, tp in enumerate(tps):
             consumer.seek(tp, starts[tp])
-            partitions.append(_Partition(tp, owners[tp], index, ends[tp], starts[tp], deque()))
-        self.total = sum(max(0, p.end - p.next_offset) for p in partitions)
+            counted = owners[tp] in self.counted
+            partitions.append(
+                _Partition(tp, owners[tp], index, ends[tp], starts[tp], deque(), counted)
+            )
+        self.total = sum(max(0, p.end - p.next_offset) for p in partitions if p.counted)
         return partitions
 
     def _start_offsets(
@@ -218,7 +236,7 @@ class Replay:
 
     def _merged(
         self, consumer: KafkaConsumer, partitions: list[_Partition]
-    ) -> Iterator[tuple[_Partition, Any]]:
+    ) -> Iterator[tuple[_Partition, OrderKey, Any]]:
         """Raw records of every partition, merged by their heads' order keys."""
         by_tp = {p.tp: p for p in partitions}
         starving = {p.index for p in partitions if not p.finished}
@@ -233,15 +251,16 @@ class Replay:
                 break
             _, index = heapq.heappop(heap)
             part = partitions[index]
-            _, record = part.buffer.popleft()
+            key, record = part.buffer.popleft()
             if part.buffer:
                 heapq.heappush(heap, (part.buffer[0][0], index))
             elif not part.finished:
                 starving.add(index)
-            done += 1
-            if done % PROGRESS_EVERY == 0:
-                self.progress(done, self.total)
-            yield part, record
+            if part.counted:
+                done += 1
+                if done % PROGRESS_EVERY == 0:
+                    self.progress(done, self.total)
+            yield part, key, record
         self.progress(done, self.total)
 
     def _fill(
@@ -293,20 +312,25 @@ class Replay:
             if record.offset >= part.end:
                 part.next_offset = part.end
                 break
-            self.stats.read += 1
+            if part.counted:
+                self.stats.read += 1
             at = occurred_at_of(record.value, record.timestamp)
             key: OrderKey = (at, rank, record.timestamp, part.tp.partition, record.offset)
             part.buffer.append((key, record))
             part.next_offset = record.offset + 1
 
-    def _decoded(self, records: Iterator[tuple[_Partition, Any]]) -> Iterator[Logged]:
-        for part, record in records:
-            where = f"{part.topic}[{record.partition}]@{record.offset}"
+    def _decoded(self, records: Iterator[tuple[_Partition, OrderKey, Any]]) -> Iterator[Logged]:
+        for part, key, record in records:
+            if part.counted and (self.high is None or key > self.high):
+                self.high = key
             try:
                 decoded = decode_event(part.topic, record.value)
                 envelope, erased = self.opener(part.topic, decoded)
             except (EventValidationError, ValueError) as exc:
-                self.stats.undecodable.append((where, str(exc)[:300]))
+                if part.counted:
+                    where = f"{part.topic}[{record.partition}]@{record.offset}"
+                    self.stats.undecodable.append((where, str(exc)[:300]))
+                    self.stats.undecodable_at.append(key if self.high is None else self.high)
                 continue
             checksum = data_checksum(record.value)
             yield Logged(

@@ -20,23 +20,21 @@ One pass over the log in log order (`services.audit.events`), each event once:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.audit import findings
-from services.audit.assembly import KEEP_DECIDED, Assembled, GroupAssembler
-from services.audit.completeness import CompletenessTracker
+from services.audit.assembly import KEEP_DECIDED
 from services.audit.events import Logged, ReplayStats, unique_events
 from services.audit.findings import Mismatch, Pending
-from services.audit.placement_check import PlacementAuditor
-from services.audit.reassignment_check import ReassignmentTracker
-from services.audit.screening_check import (
-    ChainTracker,
-    RuleSets,
-    erased_cases,
-    readable,
-    recheck,
+from services.audit.screening_check import RuleSets
+from services.audit.verify_parts import (
+    SCREENING_TOPICS,
+    FollowUpAudit,
+    FollowUpFound,
+    ScreeningAudit,
+    ScreeningFound,
 )
 from services.reference import Reference
 
@@ -92,121 +90,53 @@ class Verifier:
         rule_sets: RuleSets | None = None,
         keep_decided: int = KEEP_DECIDED,
     ) -> None:
-        self.rule_sets = rule_sets or RuleSets()
-        self.assembler = GroupAssembler(keep_decided)
-        self.placement = PlacementAuditor(reference)
-        self.completeness = CompletenessTracker()
-        self.chains = ChainTracker()
-        self.reassignments = ReassignmentTracker()
-        self.mismatches: list[Mismatch] = []
-        self._not_current: dict[str, Assembled] = {}  # the group's last pairing, if stale
-        self.rechecked = 0
-        self.placements = 0
-        self.erased: list[str] = []
+        self.screening = ScreeningAudit(rule_sets, keep_decided)
+        self.follow_up = FollowUpAudit(reference)
 
     def feed(self, event: Logged) -> None:
         """Check or record one event."""
-        if event.topic == "person-returned":
-            self.chains.on_person(event)
-            self._recheck(self.assembler.add_person(event))
-            return
-        if event.topic == "screened":
-            group_id = event.data.group_id
-            for category, detail in self.chains.on_screened(event):
-                self.mismatches.append(Mismatch(category, detail, group_id, event.where))
-            self._recheck(self.assembler.add_screened(event))
-        if event.topic == "placed":
-            self.placements += 1
-        self.placement.on_event(event)
-        self.completeness.on_event(event)
-        self.reassignments.on_event(event)
+        if event.topic in SCREENING_TOPICS:
+            self.screening.feed(event)
+        self.follow_up.feed(event)
 
     def finish(self, stats: ReplayStats, as_of: datetime, grace: timedelta) -> VerifyReport:
         """The report, once every event was fed; `as_of` is the end of the audit."""
-        self._recheck(self.assembler.finish())
-        report = VerifyReport(
-            events=dict(sorted(stats.by_topic.items())),
-            duplicates=stats.duplicates,
-            decisions_rechecked=self.rechecked,
-            placements_checked=self.placements,
-            late_members_accepted=self.completeness.late_members_accepted,
-            reassignments_checked=self.reassignments.checked,
-            erased=self.erased,
-        )
-        report.mismatches += _log_problems(stats)
-        report.mismatches += self.mismatches
-        report.mismatches += self.completeness.mismatches
-        report.mismatches += self.placement.mismatches
-        report.mismatches += self.reassignments.mismatches
-        for member in self.assembler.undecided():
-            detail = f"{member.record.case_id} has no screened event"
-            group = member.record.group_id
-            if member.occurred_at + grace <= as_of:
-                mismatch = Mismatch(findings.PERSON_WITHOUT_DECISION, detail, group, member.where)
-                report.mismatches.append(mismatch)
-            else:
-                report.pending.append(Pending(findings.PERSON_WITHOUT_DECISION, group, detail))
-        followed = (
-            *self.completeness.findings(as_of, grace),
-            *self.chains.findings(as_of, grace),
-            *self.placement.findings(as_of, grace),
-            *self.reassignments.findings(as_of, grace),
-            *self._live_not_current(as_of, grace),
-        )
-        for found in followed:
-            if isinstance(found, Mismatch):
-                report.mismatches.append(found)
-            else:
-                report.pending.append(found)
-        return report
-
-    def _recheck(self, assembled: list[Assembled]) -> None:
-        for item in assembled:
-            self.rechecked += 1
-            erased = erased_cases([member.record for member in item.members])
-            if erased and not item.missing:
-                self.erased.append(f"{item.decision.group_id}: {', '.join(erased)}")
-            self.mismatches += _screening_mismatches(item, self.rule_sets)
-            group_id = item.decision.group_id
-            if item.not_current:
-                self._not_current[group_id] = item
-            else:
-                self._not_current.pop(group_id, None)
-
-    def _live_not_current(self, as_of: datetime, grace: timedelta) -> Iterator[Mismatch | Pending]:
-        """Live decisions taken on a replaced record (an earlier one may be: it was redone)."""
-        for group_id, item in sorted(self._not_current.items()):
-            if self.chains.live_decision(group_id) != item.screened.event_id:
-                continue
-            detail = f"decided on records that are not current for {list(item.not_current)}"
-            if item.screened.occurred_at + grace <= as_of:
-                where = item.screened.where
-                yield Mismatch(findings.LIVE_DECISION_NOT_CURRENT, detail, group_id, where)
-            else:
-                yield Pending(findings.LIVE_DECISION_NOT_CURRENT, group_id, detail)
+        screening = self.screening.finish(as_of, grace)
+        return assemble_report(stats, screening, self.follow_up.finish(as_of, grace))
 
 
-def _screening_mismatches(item: Assembled, rule_sets: RuleSets) -> list[Mismatch]:
-    decision, where = item.decision, item.screened.where
-    found: list[tuple[str, str]] = []
-    if item.missing:
-        missing = list(item.missing)
-        detail = f"no person-returned for {missing} (never recorded, or decided long before)"
-        found.append((findings.SCREENED_WITHOUT_PERSON, detail))
-    elif not item.causation_matches:
-        cause = item.screened.envelope.causation_id
-        detail = (
-            f"causation_id {cause} is not the digest of the {len(item.members)} member event(s)"
-        )
-        found.append((findings.CAUSATION_DIFFERS, detail))
-    rule_set = rule_sets.get(decision.rule_set)
-    if rule_set is None:
-        found.append((findings.UNKNOWN_RULE_SET, f"no rule set named {decision.rule_set!r}"))
-    elif item.members and not item.missing:
-        records = [member.record for member in item.members]
-        if not erased_cases(records):  # erased: the recorded flags stand
-            found += recheck(decision, readable(records), rule_set)
-    return [Mismatch(category, detail, decision.group_id, where) for category, detail in found]
+def assemble_report(
+    stats: ReplayStats, screening: ScreeningFound, follow_up: FollowUpFound
+) -> VerifyReport:
+    """The report from what each audit found, always in the same order."""
+    report = VerifyReport(
+        events=dict(sorted(stats.by_topic.items())),
+        duplicates=stats.duplicates,
+        decisions_rechecked=screening.rechecked,
+        placements_checked=follow_up.placements,
+        late_members_accepted=follow_up.late_members_accepted,
+        reassignments_checked=follow_up.reassignments_checked,
+        erased=screening.erased,
+    )
+    report.mismatches += _log_problems(stats)
+    report.mismatches += screening.mismatches
+    report.mismatches += follow_up.completeness
+    report.mismatches += follow_up.placement
+    report.mismatches += follow_up.reassignments
+    followed = (
+        *screening.undecided,
+        *follow_up.completeness_later,
+        *screening.chains,
+        *follow_up.placement_later,
+        *follow_up.reassignments_later,
+        *screening.live_not_current,
+    )
+    for found in followed:
+        if isinstance(found, Mismatch):
+            report.mismatches.append(found)
+        else:
+            report.pending.append(found)
+    return report
 
 
 def _log_problems(stats: ReplayStats) -> list[Mismatch]:
