@@ -54,7 +54,13 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Log:
 
 
 def audit(*args: str) -> Any:
-    result = runner.invoke(audit_app, [*args, "--bootstrap", "fake:9092", "--prefix", PREFIX])
+    # The fake consumer exists in this process only: verify's second process (ADR 38),
+    # started by spawn once other threads are alive, would meet a real one. The two
+    # processes' report is compared with one process's in test_verify_parallel.py.
+    workers = ("--workers", "1") if args[:1] == ("verify",) else ()
+    result = runner.invoke(
+        audit_app, [*args, *workers, "--bootstrap", "fake:9092", "--prefix", PREFIX]
+    )
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result
