@@ -17,6 +17,7 @@ import json
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -28,7 +29,10 @@ from services.upstream import KafkaSubmitter
 
 
 def complete_groups(n: int, seed: int) -> list[dict[str, Any]]:
-    records = list(generate(seed=seed, n=n))
+    """`n` submissions, whole groups only, returned hours ago as upstreams send them (a
+    record older than screening's retention would not be taken)."""
+    start = datetime.now(UTC) - timedelta(hours=6)
+    records = list(generate(seed=seed, n=n, start=start))
     size = Counter(r["group_id"] for r in records)
     return [r for r in records if size[r["group_id"]] == r["group_size"]]
 

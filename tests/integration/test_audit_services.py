@@ -51,15 +51,22 @@ def audit(runtime: Runtime, *args: str) -> Result:
 def submissions() -> list[dict[str, Any]]:
     """Realistic groups, a grandmother of 62 alone, and a family of three missing one."""
     rng = random.Random(3)
-    start = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    # Days before now, not a fixed date: screening refuses a return older than its
+    # retention when the record reaches it.
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
     records = []
     for number in range(GROUPS - 2):
         moment = start + timedelta(minutes=40 * number)
         crossing = weighted(rng, CROSSINGS)
         records += [p.model_dump(mode="json") for p in people(rng, 0.1, number, crossing, moment)]
-    grandmother = returned("A300000001", group_id="G-GRANDMOTHER", born="1964-05-01")
+    late = start.isoformat()
+    grandmother = returned(
+        "A300000001", group_id="G-GRANDMOTHER", born="1964-05-01", returned_at=late
+    )
     incomplete = [
-        returned(f"A30000001{n}", group_id="G-INCOMPLETE", group_size=3, role="partner")
+        returned(
+            f"A30000001{n}", group_id="G-INCOMPLETE", group_size=3, role="partner", returned_at=late
+        )
         for n in (1, 2)
     ]
     return records + [p.model_dump(mode="json") for p in (grandmother, *incomplete)]
