@@ -6,6 +6,12 @@ partitions were assigned (by then faust has recovered the tables), and kept in s
 its owner on every key it opens or closes. A restart or a rebalance therefore costs one
 pass over the table, and each event after that costs only the keys that are due.
 
+It holds one entry per key, whatever the size of the table: intake's idempotency table
+alone has one key per accepted submission. An entry is one tuple (due time as integer
+microseconds since the epoch, key, partition), kept both in the key's slot and in its
+partition's heap, so a key costs a tuple, an int and two references, not a datetime and
+two tuples.
+
 Screening's open groups (docs/adr/0027-deadline-index.md) and every table kept for a
 retention (`services.runtime.retained`) use it.
 """
@@ -14,7 +20,13 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, MutableMapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+
+Entry = tuple[int, str, int]
+"""(due time in microseconds since the epoch, key, partition): ordered as the heaps pop."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def open_line(partition: int, due_at: datetime) -> bytes:
@@ -27,6 +39,13 @@ def read_open_line(line: bytes) -> tuple[int, datetime]:
     return int(owner), datetime.fromisoformat(due_at)
 
 
+def _micros(at: datetime) -> int:
+    """``at`` as whole microseconds since the epoch: exact, and compared as datetimes are
+    (a time without a zone is taken as UTC)."""
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // _MICROSECOND
+
+
 class Deadlines:
     """Open groups by due time, one heap per partition, derived from the ``open`` table.
 
@@ -37,8 +56,8 @@ class Deadlines:
 
     def __init__(self, open_groups: MutableMapping[str, bytes]) -> None:
         self._open_groups = open_groups
-        self._heaps: dict[int, list[tuple[datetime, str]]] | None = None
-        self._due: dict[str, tuple[int, datetime]] = {}
+        self._heaps: dict[int, list[Entry]] | None = None
+        self._due: dict[str, Entry] = {}
 
     def forget(self) -> None:
         """Partitions were assigned: rebuild from the table before the next use."""
@@ -48,10 +67,11 @@ class Deadlines:
     def opened(self, group_id: str, partition: int, due_at: datetime) -> None:
         """``group_id`` is open on ``partition`` (again, or with a new due time)."""
         heaps = self._built()
-        if self._due.get(group_id) == (partition, due_at):
+        entry = (_micros(due_at), group_id, partition)
+        if self._due.get(group_id) == entry:
             return
-        self._due[group_id] = (partition, due_at)
-        heapq.heappush(heaps.setdefault(partition, []), (due_at, group_id))
+        self._due[group_id] = entry
+        heapq.heappush(heaps.setdefault(partition, []), entry)
 
     def closed(self, group_id: str) -> None:
         """``group_id`` was decided: it is no longer waiting."""
@@ -63,27 +83,31 @@ class Deadlines:
         by group id). The caller decides each one, and says so with `closed`, before
         asking for the next; a group it leaves open is not yielded again until the index
         is rebuilt."""
+        limit = _micros(by)
         while True:
             heap = self._built().get(partition)
-            if not heap or heap[0][0] > by:
+            if not heap or heap[0][0] > limit:
                 return
             entry = heap[0]
-            due_at, group_id = entry
-            if self._due.get(group_id) == (partition, due_at):
+            group_id = entry[1]
+            if self._due.get(group_id) == entry:
                 yield group_id
             heap = self._built().get(partition)
             if heap and heap[0] == entry:
                 heapq.heappop(heap)
-                if self._due.get(group_id) == (partition, due_at):
+                if self._due.get(group_id) == entry:
                     del self._due[group_id]
 
-    def _built(self) -> dict[int, list[tuple[datetime, str]]]:
+    def _built(self) -> dict[int, list[Entry]]:
         if self._heaps is None:
             self._heaps = {}
-            for group_id, line in list(self._open_groups.items()):
+            # No copy of the table first: nothing can write to it during this loop, and
+            # a copy would briefly hold every key and line of it a second time.
+            for group_id, line in self._open_groups.items():
                 partition, due_at = read_open_line(line)
-                self._due[group_id] = (partition, due_at)
-                self._heaps.setdefault(partition, []).append((due_at, group_id))
+                entry = (_micros(due_at), group_id, partition)
+                self._due[group_id] = entry
+                self._heaps.setdefault(partition, []).append(entry)
             for heap in self._heaps.values():
                 heapq.heapify(heap)
         return self._heaps
