@@ -21,6 +21,8 @@ Against ``KAFKA_BOOTSTRAP_SERVERS``, in fresh prefixed topics:
    the changelogs and a segment rolled, then, once
    the log cleaner has run, the records left and the restart-to-ready time again.
 
+``--restarts N`` restarts each service N times on the same state (before and after the
+forced compaction) and reports the median restart-to-ready, with every run in the JSON.
 ``--compare-memory`` restarts each service once more on the same state with
 ``RETURNS_STORE=memory`` (before and after compaction), so that both stores are timed
 on the same changelogs and the same machine load. ``--env NAME=VALUE`` (repeatable)
@@ -33,10 +35,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -86,6 +89,9 @@ class ServiceFigures:
     ready_memory_s: float | None = None
     rss_memory_ready_mb: float | None = None
     ready_memory_after_compaction_s: float | None = None
+    # --restarts: every restart-to-ready, before and after compaction (the medians above)
+    ready_runs_s: list[float] = field(default_factory=list)
+    ready_after_compaction_runs_s: list[float] = field(default_factory=list)
 
 
 def _admin(runtime: Runtime) -> KafkaAdminClient:
@@ -306,6 +312,16 @@ def restart_to_ready(process: ServiceProcess) -> float:
     return time.monotonic() - began
 
 
+def restarts_to_ready(process: ServiceProcess, times: int) -> list[float]:
+    """Restart-to-ready `times` times, each once the previous worker has settled."""
+    runs = []
+    for n in range(times):
+        if n:
+            time.sleep(5)  # past the first timers, as before the first restart
+        runs.append(restart_to_ready(process))
+    return runs
+
+
 def restart_with_memory(process: ServiceProcess) -> tuple[float, float]:
     """Restart-to-ready and RSS of the same worker with ``memory://``, then back."""
     store = process.env_extra.get("RETURNS_STORE")
@@ -329,6 +345,7 @@ def run_service(
     timeout: float,
     env: dict[str, str],
     compare_memory: bool = False,
+    restarts: int = 1,
 ) -> ServiceFigures:
     print(f"{service}: reading the state of {groups} groups ...", file=sys.stderr)
     process = start(service, runtime, **{"RETURNS_GROUP_WAIT_MINUTES": "10", **env})
@@ -337,22 +354,22 @@ def run_service(
         rss_caught_up = resident_mb(process)
         topics = changelog_topics(runtime, service)
         before = [measure_changelog(runtime, t) for t in topics]
-        ready = restart_to_ready(process)
+        ready_runs = restarts_to_ready(process, restarts)
         time.sleep(5)  # past the first timers and the first rebuild of derived indexes
         rss_ready, rss_peak = resident_mb(process), resident_mb(process, "VmHWM")
         memory = restart_with_memory(process) if compare_memory else (None, None)
         force_compaction(runtime, topics, timeout=180)
         after = [measure_changelog(runtime, t) for t in topics]
-        ready_after = restart_to_ready(process)
+        after_runs = restarts_to_ready(process, restarts)
         memory_after = restart_with_memory(process)[0] if compare_memory else None
         return ServiceFigures(
             service,
             groups,
             catch_up,
-            ready,
+            statistics.median(ready_runs),
             before,
             after,
-            ready_after,
+            statistics.median(after_runs),
             store=env.get("RETURNS_STORE", "default"),
             rss_caught_up_mb=rss_caught_up,
             rss_ready_mb=rss_ready,
@@ -361,6 +378,8 @@ def run_service(
             ready_memory_s=memory[0],
             rss_memory_ready_mb=memory[1],
             ready_memory_after_compaction_s=memory_after,
+            ready_runs_s=ready_runs,
+            ready_after_compaction_runs_s=after_runs,
         )
     finally:
         process.stop()
@@ -416,6 +435,12 @@ def main() -> int:
         help="also restart each service on the same state with RETURNS_STORE=memory",
     )
     parser.add_argument(
+        "--restarts",
+        type=int,
+        default=1,
+        help="restart-to-ready this many times on the same state; the median is reported",
+    )
+    parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="a service setting"
     )
     args = parser.parse_args()
@@ -434,7 +459,15 @@ def main() -> int:
             sent = feed_submissions(inbound, args.groups, args.seed)
             print(f"intake: {sent} submissions written", file=sys.stderr)
             figures.append(
-                run_service("intake", inbound, args.groups, args.timeout, env, args.compare_memory)
+                run_service(
+                    "intake",
+                    inbound,
+                    args.groups,
+                    args.timeout,
+                    env,
+                    args.compare_memory,
+                    args.restarts,
+                )
             )
             report(figures, args.json)
         rest = [s for s in services if s != "intake"]
@@ -445,7 +478,13 @@ def main() -> int:
             for service in rest:
                 figures.append(
                     run_service(
-                        service, history, args.groups, args.timeout, env, args.compare_memory
+                        service,
+                        history,
+                        args.groups,
+                        args.timeout,
+                        env,
+                        args.compare_memory,
+                        args.restarts,
                     )
                 )
                 report(figures, args.json)  # each service's figures as soon as they exist

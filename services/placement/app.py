@@ -6,11 +6,13 @@ Two kinds of agents (docs/adr/0005-placement-single-writer.md):
   as a command to the fixed partition of the unit that owns its location;
 - the writer agent reads ``placement-commands``; the consumer of a unit's partition is
   the only writer of that unit's state, so no lock and no other agent touch the table.
-A timer sends `CheckLocalDay` ticks to the owned unit partitions that have a queue.
+A timer sends `CheckLocalDay` ticks to the owned unit partitions that have a queue;
+another sets the queue and location gauges of the owned units, off the command path.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Sequence
@@ -41,10 +43,12 @@ from services.runtime.faust_app import (
     send_event,
 )
 from services.runtime.instrument import decided
+from services.runtime.stores import values_with_prefix
 
 log = logging.getLogger(__name__)
 PRODUCER = producer_name("placement")
 TICK_SECONDS = 5.0
+GAUGE_SECONDS = 1.0
 # A crashed writer's units move to another worker once its session expires: keep that
 # short, since each unit has one writer and waits for it (faust's default is 60 s).
 SESSION_TIMEOUT_S = 10.0
@@ -68,7 +72,13 @@ def build_app(runtime: Runtime) -> faust.App:
         partitions=runtime.topology.lane_partitions,
         extra_topic_configs=CHANGELOG_CONFIG,
     )
-    store = UnitStore(table, runtime.reference, units, Retention.from_env(os.environ))
+    store = UnitStore(
+        table,
+        runtime.reference,
+        units,
+        Retention.from_env(os.environ),
+        scan=lambda prefix: values_with_prefix(table, prefix),
+    )
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def rebuild_queues(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -81,6 +91,7 @@ def build_app(runtime: Runtime) -> faust.App:
         _input_agent(app, runtime, name, translator, commands, counters)
     _writer_agent(app, runtime, commands, _writer(app, runtime, store, units, counters))
     _tick_timer(app, commands, units, store)
+    _gauge_timer(app, commands, units, store)
     ops = OpsView(
         app,
         store,
@@ -199,7 +210,6 @@ def _writer_agent(
             kind = data.reason if emission.topic == "placement-deferred" else emission.topic
             decided("placement", kind, emission.envelope.crossing)
             crossing, location = emission.envelope.crossing, data.location
-        _export_queues(writer.store, writer.units, message.partition)
         return Handled(crossing=crossing, location=location)
 
     consume(
@@ -213,13 +223,38 @@ def _writer_agent(
     )
 
 
-def _export_queues(store: UnitStore, units: PlacementUnits, partition: int) -> None:
-    """Queue length and oldest wait per location, as gauges."""
-    now = datetime.now(UTC)
+def _gauge_timer(
+    app: faust.App, commands: faust.TopicT, units: PlacementUnits, store: UnitStore
+) -> None:
+    """The gauges of every owned unit, each second: a command's path sets none of them,
+    since walking every unit of a partition costs more than the command itself."""
+
+    @app.timer(interval=GAUGE_SECONDS)  # type: ignore[untyped-decorator]
+    async def export_gauges() -> None:
+        if not is_ready(app):
+            return  # the table is still being recovered: nothing to read yet
+        for partition in owned_command_partitions(app, commands):
+            _export_queues(store, units, partition)
+            await asyncio.sleep(0)  # queues built here first: let commands and probes in
+
+
+def owned_command_partitions(app: faust.App, commands: faust.TopicT) -> list[int]:
+    """The partitions of ``placement-commands`` this worker is assigned, in order."""
+    name = commands.get_topic_name()
+    return sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == name)
+
+
+def _export_queues(
+    store: UnitStore, units: PlacementUnits, partition: int, now: datetime | None = None
+) -> None:
+    """Queue length and oldest wait per location of the units on `partition`, as gauges;
+    a location whose queue is empty reads 0."""
+    now = now or datetime.now(UTC)
     for unit in units.units_on(partition):
         view = store.view(unit)
         export_location_figures(view.state, now)
-        for location, queue in view.queues.locations.items():
+        for location in sorted({*units.locations_of(unit), *view.queues.locations}):
+            queue = view.queues.queue(location)
             metrics.QUEUE_LENGTH.labels(location).set(len(queue))
             head = queue.head  # the longest waiting: the queue is in arrival order
             oldest = None if head is None else head.waits.deferred_since
@@ -235,13 +270,12 @@ def _tick_timer(
         if not is_ready(app):
             return
         now = datetime.now(UTC)
-        for tp in app.consumer.assignment():
-            if tp.topic != commands.get_topic_name():
-                continue
-            for unit in units.units_on(tp.partition):
+        for partition in owned_command_partitions(app, commands):
+            for unit in units.units_on(partition):
                 # A unit with nobody waiting and no record to forget has nothing to do.
                 if store.load(unit).waiting or store.expiry_due(unit, now):
                     tick = CheckLocalDay(unit=unit, issued_at=now)
                     await commands.send(
-                        key=unit.encode(), value=encode_command(tick), partition=tp.partition
+                        key=unit.encode(), value=encode_command(tick), partition=partition
                     )
+                await asyncio.sleep(0)  # a unit's queues may have been built: let others in

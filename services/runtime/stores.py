@@ -15,6 +15,9 @@ faust's own rocksdb store is used with two changes (`LeanRocksDBStore`):
   read while handling another topic's event (or a partition number that differs) would
   see nothing.
 
+`values_with_prefix` reads the values of the keys that start with a prefix: a seek in
+each database, where iterating the table walks (and decodes) every key of every partition.
+
 One worker per ``datadir``: a database is locked while open, and the datadir is named
 after the app and ``RETURNS_WORKER_NAME`` (services/runtime/faust_app.py), so two
 workers of a service on one machine need different names. The changelog stays the
@@ -25,7 +28,7 @@ source of truth: deleting the datadir costs one full read of it, nothing else
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -98,3 +101,44 @@ class LeanRocksDBStore(Store):
 
     def _contains(self, key: bytes) -> bool:
         return self._get_bucket_for_key(key) is not None
+
+    def values_with_prefix(self, prefix: str) -> Iterator[bytes]:
+        """The raw values of the active partitions' keys that start with `prefix`.
+
+        A seek to the prefix's bytes in each database, then the keys that follow while
+        they share them: the keys are never decoded. That is exact for the table's key
+        codec when it is json or raw (a ``str`` key is JSON here, in quotes): both encode
+        a string one character at a time, each character's bytes a prefix of no other's.
+        """
+        start = self._key_bytes_prefix(prefix)
+        for db in self._dbs_for_actives():
+            for key, value in db.items(from_key=start):
+                if not key.startswith(start):
+                    break
+                yield bytes(value)
+
+    def _key_bytes_prefix(self, prefix: str) -> bytes:
+        """What the bytes of every stored key that starts with `prefix` start with."""
+        one, other = self._encode_key(prefix + "a"), self._encode_key(prefix + "b")
+        common = 0
+        while common < min(len(one), len(other)) and one[common] == other[common]:
+            common += 1
+        return one[:common]
+
+    @property
+    def seekable(self) -> bool:
+        """Whether `values_with_prefix` holds for this table's codecs (see there)."""
+        return self.key_serializer in ("json", "raw") and self.value_serializer == "raw"
+
+
+def values_with_prefix(table: Any, prefix: str) -> Iterator[bytes]:
+    """The values of a faust table of str keys and bytes values whose key starts with
+    `prefix`: a seek on the rocksdb store; any other mapping (faust's memory store, a
+    dict) is walked whole and filtered."""
+    store = getattr(table, "data", None)
+    if isinstance(store, LeanRocksDBStore) and store.seekable:
+        yield from store.values_with_prefix(prefix)
+        return
+    for key, value in list(table.items()):
+        if key.startswith(prefix):
+            yield value

@@ -59,6 +59,7 @@ def test_groups_waiting_for_a_suspended_location_are_placed_in_arrival_order_whe
     assert view["queue_length"] == 3
     assert view["oldest_waiting_age_seconds"] is not None
     assert [w["group_id"] for w in view["waiting"]] == arrived
+    wait_for(lambda: queue_gauge(placement, "CJS") == 3, "the queue gauge at 3")
 
     publish(runtime, "location-status-changed", [status("CJS", "normal")])
     placed = [r.event() for r in events(runtime, "placed", lambda e: len(e) >= 3)]
@@ -74,6 +75,16 @@ def test_groups_waiting_for_a_suspended_location_are_placed_in_arrival_order_whe
         assert event.data.rerouted_from is None
     view = location(placement, "CJS")
     assert (view["queue_length"], view["placed_today"]) == (0, 6)
+    wait_for(lambda: queue_gauge(placement, "CJS") == 0, "the queue gauge back at 0")
+
+
+def queue_gauge(service: ServiceProcess, code: str) -> float | None:
+    """``returns_queue_length`` of location `code` as the worker's ``/metrics`` shows it."""
+    sample = f'returns_queue_length{{location="{code}"}} '
+    for line in httpx.get(f"{service.url}/metrics", timeout=5.0).text.splitlines():
+        if line.startswith(sample):
+            return float(line.removeprefix(sample))
+    return None
 
 
 def test_a_departure_frees_beds_for_the_group_waiting_for_them(
