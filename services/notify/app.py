@@ -16,7 +16,8 @@ Four agents, each the only writer of its tables (docs/adr/0006-notify-delivery.m
   in offset order, once all its deliveries are settled, so a committed offset never
   passes an unsettled delivery.
 - `notify-receipts` reads `notification-delivered` into the table `delivered`, so that
-  an event re-read after a crash is not delivered again to a partner that has it.
+  an event re-read after a crash is not delivered again to a partner that has it; each
+  entry is kept `RETURNS_NOTIFY_MEMORY_DAYS` (receipts.py).
 
 How an input travels: the decisions agent hands each record to the issuer or the
 keeper, which write the tables and *return* the events it causes (`Outgoing`); the
@@ -40,12 +41,12 @@ from faust.web import Request, Response, View
 
 from schemas.codec import EventValidationError, decode
 from schemas.decisions import Placed, PlacementWithdrawn, Screened
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, utc_now
 from schemas.requests import NotificationDelivered, RequestStatusReported
 from services.notify.config import NotifyConfig
 from services.notify.delivery import Deliverer, OutcomeCallback
 from services.notify.directory import PartnerDirectory
-from services.notify.dispatch import Dispatcher, Receipt, delivered_key
+from services.notify.dispatch import Dispatcher, Receipt
 from services.notify.handlers import Outgoing, RequestIssuer
 from services.notify.keeper import ProgressKeeper
 from services.notify.memory import Memory
@@ -59,8 +60,9 @@ from services.notify.progress_wiring import (
     wire_ticks,
 )
 from services.notify.publisher import BatchedPublisher
+from services.notify.receipts import Receipts
 from services.notify.settling import Settler, stopper
-from services.notify.tables import NotifyTables, flush_changelogs, open_tables
+from services.notify.tables import flush_changelogs, open_tables
 from services.notify.topics import Topics
 from services.notify.tracker import RequestTracker
 from services.runtime.consume import Handled, InvalidEvent, consume
@@ -113,9 +115,11 @@ def build_app(
     _wire_decisions(app, runtime, topics, issuer, keeper, config)
     wire_capacity(app, runtime, topics)
     wire_reports(app, topics, issuer.tracker, directory, me.producer)
-    dispatcher = _dispatcher(app, topics, config, partners, tables, transport, directory, me)
+    receipts = Receipts(tables, config.memory)
+    app.on_partitions_revoked.connect(receipts.on_rebalance)  # type: ignore[arg-type]
+    dispatcher = _dispatcher(app, topics, config, partners, receipts, transport, directory, me)
     _wire_deliveries(app, runtime, topics, dispatcher, config)
-    _wire_receipts(app, runtime, topics, tables)
+    _wire_receipts(app, runtime, topics, receipts)
     if not partners:
         log.warning("RETURNS_PARTNERS_FILE is not set: requests are published, not webhooked")
     register_health(app, runtime)
@@ -213,7 +217,7 @@ def _dispatcher(
     topics: Topics,
     config: NotifyConfig,
     partners: list[PartnerSubscription],
-    tables: NotifyTables,
+    receipts: Receipts,
     transport: httpx.AsyncBaseTransport | None,
     directory: PartnerDirectory,
     me: ServiceIdentity,
@@ -238,9 +242,10 @@ def _dispatcher(
         deliverer,
         partners,
         settler=settler,
-        delivered=tables.delivered,
+        delivered=receipts.delivered,
         record_receipt=record_receipt,
         producer=me.producer,
+        retention=receipts.retention,
     )
 
 
@@ -275,16 +280,13 @@ def _wire_deliveries(
         return self.json(dispatcher.status())
 
 
-def _wire_receipts(app: faust.App, runtime: Runtime, topics: Topics, tables: NotifyTables) -> None:
-    delivered = tables.delivered
-
+def _wire_receipts(app: faust.App, runtime: Runtime, topics: Topics, receipts: Receipts) -> None:
     async def remember(message: Any) -> Handled[Never]:
         try:
             receipt = decode(message.value, NotificationDelivered)
         except EventValidationError:
             raise InvalidEvent("INVALID_EVENT") from None
-        key = delivered_key(receipt.data.partner_id, receipt.data.notified_event_id)
-        delivered[key] = receipt.event_id.encode()
+        receipts.remember(receipt, message.partition, utc_now())
         return Handled(crossing=receipt.crossing)
 
     consume(

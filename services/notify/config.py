@@ -23,9 +23,10 @@
 - `RETURNS_NOTIFY_RETAIN_DAYS` (30): how long a finished legal-aid request (closed,
   withdrawn, replaced) stays in the `requests` table before a clock tick deletes it
   (tracker.py; docs/adr/0031-notify-wiring-and-retention.md).
-- `RETURNS_NOTIFY_MEMORY_DAYS` (35): how long `issued` keeps what an input caused, and
-  `groups` a group with nothing left open; an unknown input that old is not handled
-  (memory.py; docs/adr/0039-retention-of-placement-and-notify-memory.md).
+- `RETURNS_NOTIFY_MEMORY_DAYS` (35): how long `issued` keeps what an input caused,
+  `groups` a group with nothing left open, and `delivered` a partner's receipt; an
+  unknown input, or a request nobody has a receipt for, that old is not handled
+  (memory.py, receipts.py; docs/adr/0039, docs/adr/0040).
 
 Tests use tiny values (`RETURNS_NOTIFY_BACKOFF_BASE=0.05`) so that retries take milliseconds.
 """

@@ -8,6 +8,10 @@ committed) only once every one of its deliveries is settled and its receipt is o
 `notification-delivered` or `notification-failed`. Each delivery's ticket carries its
 outcome and its receipt being written (`delivery.Settled`), so nothing is matched up
 afterwards.
+
+`delivered` is kept ``RETURNS_NOTIFY_MEMORY_DAYS`` (receipts.py): a request that old or
+older that a matching partner has no entry for may be one whose entry was deleted, so it
+is not delivered but logged, counted and acked (docs/adr/0040-retention-of-delivered.md).
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from schemas.codec import EventValidationError, FieldError, decode_any
-from schemas.envelope import Envelope, make_envelope
+from schemas.envelope import Envelope, make_envelope, utc_now
 from schemas.requests import NotificationDelivered, NotificationFailed
+from services.notify import metrics
 from services.notify.delivery import Deliverer, Outcome, OutcomeCallback, Settled
+from services.notify.memory import Retention
 from services.notify.partners import (
     DELIVERED_EVENT_TYPES,
     PartnerSubscription,
@@ -40,7 +47,7 @@ _MAX_ERROR = 1000
 @dataclass(frozen=True)
 class RequestRef:
     """What delivery needs to know about a request event (or a request's update): ids,
-    type, the type partners subscribe to for it, crossing, location."""
+    type, the type partners subscribe to for it, crossing, location, when it happened."""
 
     event_id: str
     event_type: str
@@ -48,6 +55,7 @@ class RequestRef:
     crossing: str | None
     location: str | None
     subscribed_as: str
+    occurred_at: datetime
 
 
 def read_request(raw: bytes) -> RequestRef:
@@ -64,6 +72,7 @@ def read_request(raw: bytes) -> RequestRef:
         crossing=envelope.crossing,
         location=envelope.data.location,
         subscribed_as=subscribed_as(envelope.event_type, envelope.data.model_dump()),
+        occurred_at=envelope.occurred_at,
     )
 
 
@@ -124,7 +133,9 @@ class Dispatcher(Generic[T]):
     partition, once the work it caused is done (settling.py): here, every delivery it
     needs, each with its receipt written; `delivered` answers whether a partner already
     has an event (the service's table of `notification-delivered`); `record_receipt`
-    starts writing a receipt.
+    starts writing a receipt. Given a `retention` (how long `delivered` keeps an entry),
+    a request that old by `clock` that a matching partner has no entry for is delivered
+    to nobody.
     """
 
     def __init__(
@@ -136,12 +147,16 @@ class Dispatcher(Generic[T]):
         delivered: Mapping[str, bytes],
         record_receipt: RecordReceipt,
         producer: str,
+        retention: Retention | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._partners = tuple(partners)
         self._deliverer = deliverer_factory(self._on_outcome)
         self._delivered = delivered
         self._record_receipt = record_receipt
         self._producer = producer
+        self._retention = retention
+        self._clock = clock
         self.settler = settler
         self.window = settler.window
         self._running = False
@@ -185,6 +200,8 @@ class Dispatcher(Generic[T]):
             if matches(p, request.subscribed_as, request.location)
             and delivered_key(p.partner_id, request.event_id) not in self._delivered
         ]
+        if targets and self._beyond_memory(request):
+            return []
         tickets = []
         for partner in targets:
             try:
@@ -202,6 +219,22 @@ class Dispatcher(Generic[T]):
                 log.warning("event %s not queued: %s", request.event_id, exc)
                 raise Abandoned from None
         return [_receipt_written(ticket) for ticket in tickets]
+
+    def _beyond_memory(self, request: RequestRef) -> bool:
+        """Whether `request` is too old to tell a partner that never had it from one whose
+        receipt was forgotten; logged and counted when it is."""
+        if self._retention is None or not self._retention.beyond(
+            request.occurred_at, self._clock()
+        ):
+            return False
+        log.warning(
+            "%s %s happened longer ago than RETURNS_NOTIFY_MEMORY_DAYS: not delivered",
+            request.event_type,
+            request.event_id,
+            extra={"event_id": request.event_id, "reason_code": "BEYOND_MEMORY"},
+        )
+        metrics.BEYOND_MEMORY.labels(event_type=request.event_type).inc()
+        return True
 
     async def _on_outcome(self, outcome: Outcome) -> Receipt:
         return await self._record_receipt(receipt_for(outcome, self._producer))

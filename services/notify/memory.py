@@ -63,7 +63,7 @@ def group_may_expire(raw: bytes) -> bool:
 
 @dataclass(frozen=True)
 class Retention:
-    """How long `issued` entries and settled groups are kept."""
+    """How long `issued` entries, settled groups and delivery receipts are kept."""
 
     keep: timedelta = timedelta(days=KEEP_DAYS)
 

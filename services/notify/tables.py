@@ -7,9 +7,10 @@
 | `load` | partition/provider | notify-decisions | open requests per provider (ledger.py) |
 | `requests` | request event id | notify-decisions | legal-aid requests' progress (tracker.py) |
 | `capacity` | partition/provider | notify-decisions | providers' capacity (tracker.py) |
-| `delivered` | partner event id | notify-receipts | who has had which event (dispatch.py) |
+| `delivered` | partner event id | notify-receipts | who has had which event (receipts.py) |
 | `issued_expiry` | as `issued` | notify-decisions | when an `issued` entry goes (memory.py) |
 | `groups_expiry` | as `groups` | notify-decisions | when a settled group goes (memory.py) |
+| `delivered_expiry` | as `delivered` | notify-receipts | when a receipt goes (receipts.py) |
 
 Each changelog topic is created here (:func:`declare_changelogs`) under the name faust
 itself gives it, before faust starts: faust would create it too, but subscribes at
@@ -51,6 +52,7 @@ class NotifyTables:
     delivered: Table
     issued_expiry: Table
     groups_expiry: Table
+    delivered_expiry: Table
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
