@@ -40,7 +40,7 @@ from services.runtime.settings import ConfigurationError
 
 STORES_BY_SETTING = {"rocksdb": "returns-rocksdb://", "memory": "memory://"}
 DEFAULT_STORE = "rocksdb"
-BLOCK_CACHE_BYTES = 32 * 1024**2  # shared by every table partition of the process
+BLOCK_CACHE_BYTES = 8 * 1024**2  # shared by every table partition of the process (ADR 42)
 MEMTABLE_BUDGET_BYTES = 32 * 1024**2  # idem: a flush to disk is forced past it
 MEMTABLE_BYTES = 4 * 1024**2  # one partition's memtable
 
