@@ -25,7 +25,6 @@ from typing import Any, Generic, TypeVar
 from schemas.codec import EventValidationError, FieldError, decode_any
 from schemas.envelope import Envelope, make_envelope, utc_now
 from schemas.requests import NotificationDelivered, NotificationFailed
-from services.notify import metrics
 from services.notify.delivery import Deliverer, Outcome, OutcomeCallback, Settled
 from services.notify.memory import Retention
 from services.notify.partners import (
@@ -223,18 +222,9 @@ class Dispatcher(Generic[T]):
     def _beyond_memory(self, request: RequestRef) -> bool:
         """Whether `request` is too old to tell a partner that never had it from one whose
         receipt was forgotten; logged and counted when it is."""
-        if self._retention is None or not self._retention.beyond(
-            request.occurred_at, self._clock()
-        ):
-            return False
-        log.warning(
-            "%s %s happened longer ago than RETURNS_NOTIFY_MEMORY_DAYS: not delivered",
-            request.event_type,
-            request.event_id,
-            extra={"event_id": request.event_id, "reason_code": "BEYOND_MEMORY"},
+        return self._retention is not None and self._retention.refuses(
+            request.event_type, request.event_id, request.occurred_at, self._clock(), "delivered"
         )
-        metrics.BEYOND_MEMORY.labels(event_type=request.event_type).inc()
-        return True
 
     async def _on_outcome(self, outcome: Outcome) -> Receipt:
         return await self._record_receipt(receipt_for(outcome, self._producer))

@@ -79,6 +79,23 @@ class Retention:
         """Whether an input that happened at `occurred_at` may be one forgotten by `now`."""
         return occurred_at + self.keep <= now
 
+    def refuses(
+        self, event_type: str, event_id: str, occurred_at: datetime, now: datetime, what: str
+    ) -> bool:
+        """`beyond`, logged and counted when true: the event is not `what` (handled,
+        delivered) because notify may have forgotten it."""
+        if not self.beyond(occurred_at, now):
+            return False
+        log.warning(
+            "%s %s happened longer ago than RETURNS_NOTIFY_MEMORY_DAYS: not %s",
+            event_type,
+            event_id,
+            what,
+            extra={"event_id": event_id, "reason_code": "BEYOND_MEMORY"},
+        )
+        metrics.BEYOND_MEMORY.labels(event_type=event_type).inc()
+        return True
+
 
 class Memory:
     """`issued` and `groups`, each kept for `retention` (see the module docstring).
@@ -102,16 +119,7 @@ class Memory:
     def beyond(self, event_type: str, event_id: str, occurred_at: datetime, now: datetime) -> bool:
         """Whether an input unknown to the tables is too old to tell from a forgotten one;
         logged and counted when it is."""
-        if not self.retention.beyond(occurred_at, now):
-            return False
-        log.warning(
-            "%s %s happened longer ago than RETURNS_NOTIFY_MEMORY_DAYS: not handled",
-            event_type,
-            event_id,
-            extra={"event_id": event_id, "reason_code": "BEYOND_MEMORY"},
-        )
-        metrics.BEYOND_MEMORY.labels(event_type=event_type).inc()
-        return True
+        return self.retention.refuses(event_type, event_id, occurred_at, now, "handled")
 
     def expire(self, partition: int, now: datetime, limit: int = FORGOTTEN_PER_TICK) -> int:
         """Delete the entries of `partition` kept past the retention by `now`, at most
