@@ -43,7 +43,6 @@ from services.runtime.faust_app import (
     send_event,
 )
 from services.runtime.instrument import decided
-from services.runtime.stores import values_with_prefix
 
 log = logging.getLogger(__name__)
 PRODUCER = producer_name("placement")
@@ -72,13 +71,7 @@ def build_app(runtime: Runtime) -> faust.App:
         partitions=runtime.topology.lane_partitions,
         extra_topic_configs=CHANGELOG_CONFIG,
     )
-    store = UnitStore(
-        table,
-        runtime.reference,
-        units,
-        Retention.from_env(os.environ),
-        scan=lambda prefix: values_with_prefix(table, prefix),
-    )
+    store = UnitStore(table, runtime.reference, units, Retention.from_env(os.environ))
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def rebuild_queues(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:

@@ -11,7 +11,7 @@ the time they may be deleted (`retention`), which `expire` works off a few at a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -34,9 +34,7 @@ from services.placement.retention import EXPIRED_PER_COMMAND, Expiring, Retentio
 from services.placement.routing import PlacementUnits
 from services.placement.state import LocationState
 from services.reference import Reference
-
-PrefixScan = Callable[[str], Iterable[bytes]]
-"""The table's values whose key starts with a prefix (a unit's group records)."""
+from services.runtime.stores import values_with_prefix
 
 
 @dataclass(frozen=True)
@@ -67,12 +65,8 @@ class UnitStore:
         reference: Reference,
         units: PlacementUnits,
         retention: Retention | None = None,
-        scan: PrefixScan | None = None,
     ) -> None:
-        """`scan` reads a unit's records when its queues are built; by default the whole
-        table is walked for them (a dict's is small; a worker's store can seek)."""
         self.table = table
-        self._scan = scan or (lambda prefix: _filtered(table, prefix))
         self.units = units
         self.retention = retention or Retention()
         self._seeds = {
@@ -226,12 +220,9 @@ class UnitStore:
         return None if raw is None else GROUP_CODEC.validate_json(raw)
 
     def _records(self, unit: str) -> Iterator[GroupRecord]:
-        for raw in self._scan(group_prefix(unit)):
+        # A seek on a worker's RocksDB store; a dict (tests) is walked and filtered.
+        for raw in values_with_prefix(self.table, group_prefix(unit)):
             yield GROUP_CODEC.validate_json(raw)
-
-
-def _filtered(table: Mapping[str, bytes], prefix: str) -> list[bytes]:
-    return [raw for key, raw in table.items() if key.startswith(prefix)]
 
 
 __all__ = ["LocationQueue", "UnitQueues", "UnitStore", "UnitView"]

@@ -71,7 +71,7 @@ def test_queues_built_from_the_rocksdb_table_are_those_of_the_same_records_in_a_
     desk.run(departure("G-0", "CJS", "CJS-S04", at=later(AFTERNOON, minutes=30)))
     for key, value in desk.table.items():
         put(table, UNITS.partition_of(key.split("/")[1]) % (PARTITIONS - 1), key, value)
-    seeking = UnitStore(table, REFERENCE, UNITS, scan=lambda p: values_with_prefix(table, p))
+    seeking = UnitStore(table, REFERENCE, UNITS)  # the table's store seeks
     walking = UnitStore(dict(desk.table), REFERENCE, UNITS)
     queue = [record.group_id for record in seeking.view("CJS").queue("CJS")]
     assert queue == [record.group_id for record in walking.view("CJS").queue("CJS")]
