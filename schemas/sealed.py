@@ -110,11 +110,17 @@ def split(record: PersonReturned) -> tuple[dict[str, Any], Personal]:
 
 
 def merge(record: SealedPersonReturned, personal: Personal) -> PersonReturned:
-    """The whole record again, from its readable fields and its opened sensitive ones."""
-    person = Person.model_validate(
-        {**personal.person.model_dump(), "role_in_group": record.person.role_in_group}
+    """The whole record again, from its readable fields and its opened sensitive ones.
+
+    Both halves were validated against the same field types that the whole record has,
+    and no rule of the record spans the two: the record is put together from them
+    without validating every field a second time (a replay opens every record).
+    """
+    person = Person.model_construct(
+        **{name: getattr(personal.person, name) for name in _PERSONAL_OF_PERSON},
+        role_in_group=record.person.role_in_group,
     )
-    return PersonReturned(
+    return PersonReturned.model_construct(
         submission_id=record.submission_id,
         source=record.source,
         case_id=record.case_id,

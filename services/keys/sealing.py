@@ -13,6 +13,9 @@ from schemas.sealed import InTheClear, Personal, SealedPersonReturned, merge, sp
 from services.keys import crypto
 from services.keys.store import Erased
 
+_OPENED = Envelope[PersonReturned]
+_ENVELOPE_FIELDS = tuple(name for name in Envelope.model_fields if name != "data")
+
 
 class KeyLookup(Protocol):
     def lookup(self, case_id: str) -> tuple[str, bytes] | None: ...
@@ -58,7 +61,8 @@ def open_envelope(
         aad = crypto.associated_data(envelope.event_id, record.case_id, box.key_id)
         personal = Personal.model_validate_json(crypto.open_sealed(box, found[1], aad))
     whole = merge(record, personal)
-    return Envelope[PersonReturned](**{**_envelope_fields(envelope), "data": whole})
+    # The envelope's fields were validated with it: only its data changes.
+    return _OPENED.model_construct(**{**_envelope_fields(envelope), "data": whole})
 
 
 def open_raw(raw: bytes, keys: KeyLookup | None) -> Envelope[PersonReturned] | Erased:
@@ -67,7 +71,7 @@ def open_raw(raw: bytes, keys: KeyLookup | None) -> Envelope[PersonReturned] | E
 
 
 def _envelope_fields(envelope: Envelope[Any]) -> dict[str, Any]:
-    return {name: getattr(envelope, name) for name in Envelope.model_fields if name != "data"}
+    return {name: getattr(envelope, name) for name in _ENVELOPE_FIELDS}
 
 
 class SealingKeys(KeyLookup, Protocol):

@@ -120,15 +120,24 @@ class Reference(_Record):
 
     _crossings: dict[str, Crossing] = PrivateAttr(default_factory=dict)
     _locations: dict[str, Location] = PrivateAttr(default_factory=dict)
+    _crossing_codes: frozenset[str] = PrivateAttr(default=frozenset())
+    _homes: dict[str, Location] = PrivateAttr(default_factory=dict)
+    """Each crossing's return location: looked up for every event that placement reads."""
 
     def model_post_init(self, context: object, /) -> None:
         self._crossings = {crossing.code: crossing for crossing in self.crossings}
         self._locations = {location.code: location for location in self.locations}
+        self._crossing_codes = frozenset(self._crossings)
+        self._homes = {
+            crossing.code: self._locations[crossing.location]
+            for crossing in self.crossings
+            if crossing.location in self._locations
+        }
 
     @property
     def crossing_codes(self) -> frozenset[str]:
         """Codes of the designated crossings; any other crossing code is rejected at intake."""
-        return frozenset(self._crossings)
+        return self._crossing_codes
 
     def crossing(self, code: str) -> Crossing:
         """The designated crossing with this code."""
@@ -146,7 +155,8 @@ class Reference(_Record):
 
     def location_for_crossing(self, crossing_code: str) -> Location:
         """The designated return location of a crossing."""
-        return self.location(self.crossing(crossing_code).location)
+        home = self._homes.get(crossing_code)
+        return home if home is not None else self.location(self.crossing(crossing_code).location)
 
     def shelters_at(self, location_code: str) -> tuple[Shelter, ...]:
         """Shelters at a location, sorted by id (empty when it has none)."""

@@ -164,10 +164,37 @@ def distinct_members(members: Sequence[PersonReturned]) -> list[PersonReturned]:
     return [kept[case_id] for case_id in sorted(kept)]
 
 
-def _submission_order(member: PersonReturned) -> tuple[datetime, str, str, str]:
+def _submission_order(member: PersonReturned) -> tuple[datetime, str, str, _RecordText]:
     # Equal instants may carry different offsets and a resent record may differ, so the
     # last keys make the choice total: the same records always give the same choice.
-    return (member.returned_at, member.submission_id, member.source, member.model_dump_json())
+    return (member.returned_at, member.submission_id, member.source, _RecordText(member))
+
+
+class _RecordText:
+    """A record ordered by its JSON, written only when two records tie on everything else.
+
+    Sorting compares the last key of a tuple only when the keys before it are equal:
+    almost never, so almost no record is serialised for it.
+    """
+
+    __slots__ = ("_member", "_text")
+
+    def __init__(self, member: PersonReturned) -> None:
+        self._member = member
+        self._text: str | None = None
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._member.model_dump_json()
+        return self._text
+
+    def __lt__(self, other: _RecordText) -> bool:
+        return self.text() < other.text()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _RecordText) and self.text() == other.text()
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _earliest_hearing(members: Sequence[PersonReturned]) -> datetime | None:

@@ -36,6 +36,9 @@ def test_the_sealed_event_shows_no_personal_data_and_opens_whole(store: KeyStore
     assert opened.data == envelope.data
     assert opened.data.declared.pregnant is True
     assert opened.event_id == envelope.event_id
+    # Put together from two validated halves, it is what validating the whole would give.
+    assert PersonReturned.model_validate_json(opened.data.model_dump_json()) == envelope.data
+    assert encode(opened) == encode(envelope.model_copy(update={"schema_version": 2}))
 
 
 def test_an_erased_case_opens_as_erased_not_as_an_error(store: KeyStore) -> None:
