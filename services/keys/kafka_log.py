@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -102,14 +102,20 @@ class KafkaKeyLog:
         self._partitions: list[TopicPartition] = []
         self._positions: dict[TopicPartition, int] = {}  # the next offset to read
 
-    def catch_up(self) -> list[KeyRecord]:
-        found: list[KeyRecord] = []  # kept across attempts: what was read is not re-read
+    def catch_up(self) -> Iterator[KeyRecord]:
+        """The records written since the last catch-up, as they are read, to the end.
+
+        Yielded a poll at a time rather than gathered: a worker reading a topic of
+        hundreds of thousands of keys holds one poll of raw records, not all of them.
+        A failed attempt reconnects at the positions reached, so what was yielded is
+        not yielded again.
+        """
         deadline = self._deadline(READ_TIMEOUT)
         pause = FIRST_PAUSE
         while True:
             try:
-                self._read_to_end(found, deadline)
-                return found
+                yield from self._read_to_end(deadline)
+                return
             except KafkaError as exc:
                 pause = self._after_failure("read", exc, deadline, pause)
                 self._consumer = self._reconnected(self._consumer)
@@ -143,7 +149,7 @@ class KafkaKeyLog:
     def _deadline(self, seconds: float) -> float:
         return float("inf") if self.patient else time.monotonic() + seconds
 
-    def _read_to_end(self, found: list[KeyRecord], deadline: float) -> None:
+    def _read_to_end(self, deadline: float) -> Iterator[KeyRecord]:
         consumer = self._consumer_ready()
         if not self._partitions:
             return
@@ -151,8 +157,11 @@ class KafkaKeyLog:
         while self._behind(consumer, ends):
             if time.monotonic() > deadline:
                 raise KeyLogUnavailable(f"could not read {self.topic} to its end in time")
-            for records in consumer.poll(timeout_ms=200).values():
-                found += [(r.key.decode(), r.value) for r in records if r.key is not None]
+            for tp, records in consumer.poll(timeout_ms=200).items():
+                for record in records:
+                    self._positions[tp] = record.offset + 1  # a reconnect resumes after it
+                    if record.key is not None:
+                        yield record.key.decode(), record.value
 
     def _behind(self, consumer: Any, ends: dict[TopicPartition, int]) -> bool:
         for tp in self._partitions:

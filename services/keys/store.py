@@ -45,6 +45,7 @@ from pydantic import ValidationError
 from schemas.sealed import WrappedDataKey
 from services.keys import crypto
 from services.keys.keyring import Keyring
+from services.runtime.memory import release_free_memory
 
 KeyRecord = tuple[str, bytes | None]
 """(case id, value) of one ``person-keys`` record; a None value is a tombstone."""
@@ -64,6 +65,10 @@ class KeyLog(Protocol):
 UNWRAPPED_KEYS = 4096
 """How many unwrapped data keys a store keeps, the most recently used: enough for the
 cases in flight at once, while the wrapped keys of every case stay cached."""
+
+RELEASE_AFTER = 10_000
+"""A refresh that applied at least this many records (a worker's first read of a large
+key topic) gives the heap they left free back to the system."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -176,9 +181,13 @@ class KeyStore:
         """Apply what the key topic got since the last call: new keys and erasures."""
         with self._lock:
             began_after = self._takeovers  # a takeover during this read is not covered
+            applied = 0
             for case_id, value in _one_by_one(self.log.catch_up()):
                 self._apply(case_id, value)
+                applied += 1
             self._read_after = began_after
+        if applied >= RELEASE_AFTER:
+            release_free_memory()  # what reading them left free, scattered in the heap
 
     def caught_up(self) -> bool:
         """Whether a refresh has read the topic to its end since the lanes last changed."""

@@ -105,20 +105,20 @@ def test_the_key_log_reads_on_once_a_restarted_broker_leads_again(
     writer = KafkaKeyLog(replicated.bootstrap_servers, topic, lambda case_id: 0)
     log = KafkaKeyLog(replicated.bootstrap_servers, topic, lambda case_id: 0)
     writer.write("case-1", b"key-1")
-    read = [log.catch_up()]
+    read = [list(log.catch_up())]
     assert read[-1] == [("case-1", b"key-1")]
     (described,) = admin.describe_topics([topic])
     victim = next(p["leader_id"] for p in described["partitions"] if p["partition_index"] == 0)
     replicated.kill(victim)
     writer.write("case-2", b"key-2")  # the reader's metadata now lacks the victim
-    read.append(log.catch_up())
+    read.append(list(log.catch_up()))
     assert ("case-2", b"key-2") in read[-1]
     replicated.start(victim)
     replicated.wait_in_sync(topic)  # in sync again: it can be elected
     admin.elect_leaders(0, {topic: [0]})  # the preferred leader (the victim) takes it back
     admin.close()
     writer.write("case-3", b"key-3")
-    read.append(log.catch_up())
+    read.append(list(log.catch_up()))
     assert ("case-3", b"key-3") in read[-1]
     log.close()
     writer.close()
@@ -151,12 +151,12 @@ def test_the_key_log_keeps_pace_when_its_partitions_have_different_leaders(
     # Another worker writes; this one reads to the end (its own writes it skips).
     writer = KafkaKeyLog(replicated.bootstrap_servers, topic, partition)
     log = KafkaKeyLog(replicated.bootstrap_servers, topic, partition)
-    log.catch_up()
+    list(log.catch_up())
     took = []
     for case in range(60):
         started = time.monotonic()
         writer.write(str(case), b"wrapped-key")
-        assert log.catch_up() == [(str(case), b"wrapped-key")]
+        assert list(log.catch_up()) == [(str(case), b"wrapped-key")]
         took.append(time.monotonic() - started)
     log.close()
     writer.close()

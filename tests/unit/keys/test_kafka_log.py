@@ -140,14 +140,14 @@ def test_a_read_stuck_on_old_metadata_goes_on_from_where_it_was_on_a_new_consume
     topic.append(1, "A212345671", b"key-1")
     stuck, fresh = FakeConsumer(topic), FakeConsumer(topic)
     log = key_log([stuck, fresh], [])
-    assert log.catch_up() == [("A212345670", b"key-0"), ("A212345671", b"key-1")]
+    assert list(log.catch_up()) == [("A212345670", b"key-0"), ("A212345671", b"key-1")]
 
     topic.append(0, "A212345672", b"key-2")
     stuck.stale_calls = 99  # from now on every ListOffsets of the old client times out
-    assert log.catch_up() == [("A212345672", b"key-2")]
+    assert list(log.catch_up()) == [("A212345672", b"key-2")]
     assert stuck.closed
     assert fresh.seeks == {TopicPartition(TOPIC, 0): 1, TopicPartition(TOPIC, 1): 1}
-    assert log.catch_up() == []
+    assert list(log.catch_up()) == []
 
 
 def test_a_write_whose_ack_is_lost_is_sent_again_with_the_same_bytes_on_a_new_producer() -> None:
@@ -217,18 +217,50 @@ def test_a_write_at_the_next_offset_to_read_is_not_read_back() -> None:
     topic.append(0, "A212345670", b"key-0")
     consumer = FakeConsumer(topic)
     log = key_log([consumer], [FakeProducer(topic)])
-    assert log.catch_up() == [("A212345670", b"key-0")]
+    assert list(log.catch_up()) == [("A212345670", b"key-0")]
     log.write("A212345672", b"key-2")  # partition 0, at offset 1: the next to read
     assert consumer.seeks == {TopicPartition(TOPIC, 0): 2}
-    assert log.catch_up() == []
+    assert list(log.catch_up()) == []
 
 
 def test_a_write_after_others_records_leaves_them_to_be_read() -> None:
     topic = Topic()
     consumer = FakeConsumer(topic)
     log = key_log([consumer], [FakeProducer(topic)])
-    assert log.catch_up() == []
+    assert list(log.catch_up()) == []
     topic.append(0, "A212345670", b"theirs")  # another writer, not read yet
     log.write("A212345672", b"ours")
     assert consumer.seeks == {}
-    assert log.catch_up() == [("A212345670", b"theirs"), ("A212345672", b"ours")]
+    assert list(log.catch_up()) == [("A212345670", b"theirs"), ("A212345672", b"ours")]
+
+
+class OnePollThenStuck(FakeConsumer):
+    """Hands out one record per poll; after its first poll every position request fails,
+    as a client does whose broker went away in the middle of a read."""
+
+    def poll(self, timeout_ms: int) -> dict[TopicPartition, list[Record]]:
+        for tp, at in self.positions.items():
+            records = self.topic.partitions[tp.partition][at : at + 1]
+            if records:
+                self.positions[tp] = at + 1
+                self.stale_calls = 99
+                return {tp: records}
+        return {}
+
+    def position(self, tp: TopicPartition, timeout_ms: int) -> int:
+        if self.stale_calls:
+            raise KafkaTimeoutError("Failed to get the position in 5000 ms")
+        return self.positions[tp]
+
+
+def test_a_read_broken_off_midway_hands_out_each_record_once_as_it_is_read() -> None:
+    topic = Topic()
+    for n in range(3):
+        topic.append(0, f"A21234567{2 * n}", f"key-{n}".encode())
+    stuck, fresh = OnePollThenStuck(topic), FakeConsumer(topic)
+    log = key_log([stuck, fresh], [])
+    records = log.catch_up()
+    assert next(records) == ("A212345670", b"key-0")  # before the rest is read
+    assert list(records) == [("A212345672", b"key-1"), ("A212345674", b"key-2")]
+    assert stuck.closed
+    assert fresh.seeks[TopicPartition(TOPIC, 0)] == 1  # just past what was handed out
