@@ -92,6 +92,7 @@ class ServiceFigures:
     # --restarts: every restart-to-ready, before and after compaction (the medians above)
     ready_runs_s: list[float] = field(default_factory=list)
     ready_after_compaction_runs_s: list[float] = field(default_factory=list)
+    rss_ready_runs_mb: list[float] = field(default_factory=list)  # 5 s after each restart
 
 
 def _admin(runtime: Runtime) -> KafkaAdminClient:
@@ -312,13 +313,21 @@ def restart_to_ready(process: ServiceProcess) -> float:
     return time.monotonic() - began
 
 
-def restarts_to_ready(process: ServiceProcess, times: int) -> list[float]:
-    """Restart-to-ready `times` times, each once the previous worker has settled."""
+def restarts_to_ready(
+    process: ServiceProcess, times: int, rss: list[float] | None = None
+) -> list[float]:
+    """Restart-to-ready `times` times, each once the previous worker has settled.
+
+    With `rss`, the worker's resident memory 5 s after each restart is appended to it.
+    """
     runs = []
     for n in range(times):
         if n:
             time.sleep(5)  # past the first timers, as before the first restart
         runs.append(restart_to_ready(process))
+        if rss is not None and n < times - 1:
+            time.sleep(5)
+            rss.append(resident_mb(process))
     return runs
 
 
@@ -354,9 +363,11 @@ def run_service(
         rss_caught_up = resident_mb(process)
         topics = changelog_topics(runtime, service)
         before = [measure_changelog(runtime, t) for t in topics]
-        ready_runs = restarts_to_ready(process, restarts)
+        rss_runs: list[float] = []
+        ready_runs = restarts_to_ready(process, restarts, rss_runs)
         time.sleep(5)  # past the first timers and the first rebuild of derived indexes
         rss_ready, rss_peak = resident_mb(process), resident_mb(process, "VmHWM")
+        rss_runs.append(rss_ready)
         memory = restart_with_memory(process) if compare_memory else (None, None)
         force_compaction(runtime, topics, timeout=180)
         after = [measure_changelog(runtime, t) for t in topics]
@@ -379,6 +390,7 @@ def run_service(
             rss_memory_ready_mb=memory[1],
             ready_memory_after_compaction_s=memory_after,
             ready_runs_s=ready_runs,
+            rss_ready_runs_mb=rss_runs,
             ready_after_compaction_runs_s=after_runs,
         )
     finally:
@@ -410,6 +422,10 @@ def print_table(figures: list[ServiceFigures]) -> None:
             f" {figure.ready_after_compaction_s:>18.1f} {figure.rss_caught_up_mb:>7.0f}"
             f" {figure.rss_ready_mb:>13.0f} {figure.rss_peak_mb:>8.0f} {figure.datadir_mb:>8.1f}"
         )
+        if len(figure.rss_ready_runs_mb) > 1:
+            each = ", ".join(f"{mb:.0f}" for mb in figure.rss_ready_runs_mb)
+            median = statistics.median(figure.rss_ready_runs_mb)
+            print(f"{'':<10} RSS MB 5 s after each restart: {each} (median {median:.0f})")
         if figure.ready_memory_s is not None:
             print(
                 f"{'':<10} {'memory':<8} {'(same state)':>20} {figure.ready_memory_s:>8.1f}"
