@@ -57,6 +57,11 @@ class _Behaviour:
     delay: float = 0.0
 
 
+INCOMPLETE = 0
+"""The status of an attempt whose body was cut short (its sender was killed mid-request):
+a partner never takes it, nor answers it."""
+
+
 @dataclass
 class PartnerServer:
     """Partners' webhook endpoints on 127.0.0.1, one path per partner, each programmable:
@@ -143,7 +148,12 @@ class PartnerServer:
 def _handler_for(partners: PartnerServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request: no request, no answer
+                partners._record(Received(self.path, {}, body, INCOMPLETE, time.monotonic()))
+                self.close_connection = True
+                return
             status = partners._respond(self.path)
             headers = {k.lower(): v for k, v in self.headers.items()}
             partners._record(Received(self.path, headers, body, status, time.monotonic()))
