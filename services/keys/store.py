@@ -30,21 +30,19 @@ unwrapped: unwrapping another again is one AES-GCM decryption with the KEK.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import struct
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import NamedTuple, Protocol
+from datetime import UTC, datetime
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from schemas.sealed import WrappedDataKey
 from services.keys import crypto
 from services.keys.keyring import Keyring
+from services.keys.packed import WrappedKeys
 from services.runtime.memory import release_free_memory
 
 KeyRecord = tuple[str, bytes | None]
@@ -69,77 +67,6 @@ cases in flight at once, while the wrapped keys of every case stay cached."""
 RELEASE_AFTER = 10_000
 """A refresh that applied at least this many records (a worker's first read of a large
 key topic) gives the heap they left free back to the system."""
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_HEAD = struct.Struct(">8sHqB")  # key id, KEK number, created_at (µs), nonce length
-_LONGEST_NONCE = 128  # AES-GCM's longest here (a key record's nonce has 12 bytes)
-
-
-class WrappedKey(NamedTuple):
-    """One case's wrapped key, unpacked when it is opened or re-wrapped."""
-
-    key_id: str
-    kek_id: str
-    nonce: str
-    wrapped: str
-    created_at: datetime
-
-
-class WrappedKeys:
-    """The wrapped key of every live case, one bytes object each (about 110 bytes where
-    the parsed record took about 1.5 kB): a process keeps one for every case it has seen.
-
-    Each holds the key id, the KEK's number in `kek_ids`, the creation time (in UTC
-    microseconds: a re-wrapped record states the same instant, in UTC), the nonce and the
-    wrapped key, decoded from hex and base64. A nonce or wrapped key that is not base64
-    (or a nonce too long for AES-GCM) is kept empty: it does not unwrap, as before.
-    """
-
-    def __init__(self) -> None:
-        self._packed: dict[str, bytes] = {}
-        self.kek_ids: list[str] = []  # a few: one per KEK that ever wrapped a key here
-
-    def __contains__(self, case_id: str) -> bool:
-        return case_id in self._packed
-
-    def __len__(self) -> int:
-        return len(self._packed)
-
-    def __setitem__(self, case_id: str, record: WrappedDataKey) -> None:
-        nonce, wrapped = _decoded(record.nonce), _decoded(record.wrapped)
-        if nonce is None or wrapped is None or len(nonce) > _LONGEST_NONCE:
-            nonce = wrapped = b""
-        if record.kek_id not in self.kek_ids:
-            self.kek_ids.append(record.kek_id)
-        created = (record.created_at - _EPOCH) // _MICROSECOND
-        head = _HEAD.pack(
-            bytes.fromhex(record.key_id), self.kek_ids.index(record.kek_id), created, len(nonce)
-        )
-        self._packed[case_id] = head + nonce + wrapped
-
-    def get(self, case_id: str) -> WrappedKey | None:
-        packed = self._packed.get(case_id)
-        if packed is None:
-            return None
-        key_id, kek, created, nonce_length = _HEAD.unpack_from(packed)
-        nonce_end = _HEAD.size + nonce_length
-        return WrappedKey(
-            key_id.hex(),
-            self.kek_ids[kek],
-            _b64(packed[_HEAD.size : nonce_end]),
-            _b64(packed[nonce_end:]),
-            _EPOCH + created * _MICROSECOND,
-        )
-
-    def pop(self, case_id: str) -> None:
-        self._packed.pop(case_id, None)
-
-    def case_ids(self) -> list[str]:
-        return list(self._packed)
-
-    def kek_ids_in_use(self) -> set[str]:
-        return {self.kek_ids[_HEAD.unpack_from(packed)[1]] for packed in self._packed.values()}
 
 
 @dataclass(frozen=True)
@@ -326,17 +253,6 @@ def _one_by_one(records: Iterable[KeyRecord]) -> Iterator[KeyRecord]:
 
 def _wrap_binding(case_id: str, key_id: str, kek_id: str) -> bytes:
     return "\x1f".join(("person-keys", case_id, key_id, kek_id)).encode()
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
-
-
-def _decoded(text: str) -> bytes | None:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
 
 
 class MemoryKeyLog:

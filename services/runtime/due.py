@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
+
+from services.runtime.micros import to_micros
 
 Entry = tuple[int, str, int]
 """(due time in microseconds since the epoch, key, partition): ordered as the heaps pop."""
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def open_line(partition: int, due_at: datetime) -> bytes:
@@ -37,13 +36,6 @@ def open_line(partition: int, due_at: datetime) -> bytes:
 def read_open_line(line: bytes) -> tuple[int, datetime]:
     owner, due_at = line.decode().split(" ", 1)
     return int(owner), datetime.fromisoformat(due_at)
-
-
-def _micros(at: datetime) -> int:
-    """``at`` as whole microseconds since the epoch: exact, and compared as datetimes are
-    (a time without a zone is taken as UTC)."""
-    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-    return (aware - _EPOCH) // _MICROSECOND
 
 
 class Deadlines:
@@ -67,7 +59,7 @@ class Deadlines:
     def opened(self, group_id: str, partition: int, due_at: datetime) -> None:
         """``group_id`` is open on ``partition`` (again, or with a new due time)."""
         heaps = self._built()
-        entry = (_micros(due_at), group_id, partition)
+        entry = (to_micros(due_at), group_id, partition)
         if self._due.get(group_id) == entry:
             return
         self._due[group_id] = entry
@@ -83,7 +75,7 @@ class Deadlines:
         by group id). The caller decides each one, and says so with `closed`, before
         asking for the next; a group it leaves open is not yielded again until the index
         is rebuilt."""
-        limit = _micros(by)
+        limit = to_micros(by)
         while True:
             heap = self._built().get(partition)
             if not heap or heap[0][0] > limit:
@@ -105,7 +97,7 @@ class Deadlines:
             # a copy would briefly hold every key and line of it a second time.
             for group_id, line in self._open_groups.items():
                 partition, due_at = read_open_line(line)
-                entry = (_micros(due_at), group_id, partition)
+                entry = (to_micros(due_at), group_id, partition)
                 self._due[group_id] = entry
                 self._heaps.setdefault(partition, []).append(entry)
             for heap in self._heaps.values():
