@@ -8,14 +8,14 @@ tick looks only at the deadlines that have passed, never at every open request.
 
 from __future__ import annotations
 
-import heapq
 import os
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from schemas.requests import Priority, Purpose
+from services.runtime.due import DueHeap
 from services.runtime.settings import ConfigurationError, positive_number
 
 INTERVIEW_DUE_WITHIN = timedelta(hours=24)
@@ -95,39 +95,47 @@ class Deadline:
     request_event_id: str
 
 
-@dataclass
 class DeadlineIndex:
-    """Deadlines per partition, sorted by time; `passed` pops those at or before now.
+    """Deadlines per partition, by time; `passed` takes off those at or before now.
 
     Entries are never removed early: the caller checks each popped one against the
     request's current state (accepted, withdrawn...) and ignores those that no longer
-    apply. A partition's entries are `load`ed once after each assignment.
+    apply. A partition's entries are `load`ed once after each assignment. Each is kept
+    as a request id in its partition's heap for its kind (a `DueHeap`), not as a
+    `Deadline`: an open request costs two small tuples.
     """
 
-    _heaps: dict[Hashable, list[Deadline]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._heaps: dict[Hashable, dict[DeadlineKind, DueHeap]] = {}
 
     def loaded(self, partition: Hashable) -> bool:
         return partition in self._heaps
 
     def load(self, partition: Hashable, deadlines: Iterable[Deadline]) -> None:
-        heap = list(deadlines)
-        heapq.heapify(heap)
-        self._heaps[partition] = heap
+        by_kind: dict[DeadlineKind, list[tuple[datetime, str]]] = {}
+        for deadline in deadlines:
+            by_kind.setdefault(deadline.kind, []).append((deadline.at, deadline.request_event_id))
+        self._heaps[partition] = {kind: DueHeap(entries) for kind, entries in by_kind.items()}
 
     def add(self, partition: Hashable, deadline: Deadline) -> None:
-        heapq.heappush(self._heaps.setdefault(partition, []), deadline)
+        heaps = self._heaps.setdefault(partition, {})
+        heap = heaps.get(deadline.kind)
+        if heap is None:
+            heap = heaps[deadline.kind] = DueHeap()
+        heap.add(deadline.request_event_id, deadline.at)
 
     def passed(self, partition: Hashable, now: datetime) -> list[Deadline]:
         """The deadlines of `partition` at or before `now`, earliest first, removed."""
-        heap = self._heaps.get(partition, [])
-        found = []
-        while heap and heap[0].at <= now:
-            found.append(heapq.heappop(heap))
-        return found
+        found = [
+            Deadline(at, kind, request_event_id)
+            for kind, heap in self._heaps.get(partition, {}).items()
+            for at, request_event_id in heap.popped_due(now)
+        ]
+        return sorted(found)
 
     def next_at(self, partition: Hashable) -> datetime | None:
-        heap = self._heaps.get(partition)
-        return heap[0].at if heap else None
+        times = [heap.next_at() for heap in self._heaps.get(partition, {}).values()]
+        return min((at for at in times if at is not None), default=None)
 
     def forget(self) -> None:
         """Drop every partition (after a rebalance they are loaded again)."""

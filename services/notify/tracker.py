@@ -22,7 +22,6 @@ anew; a partner's report on an expired request is refused as `unknown_request`
 
 from __future__ import annotations
 
-import heapq
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
@@ -33,6 +32,7 @@ from schemas.requests import LegalAidRequested
 from services.notify import metrics
 from services.notify.deadlines import Deadline, DeadlineIndex
 from services.notify.progress import TrackedRequest, finished_on, pending_deadlines
+from services.runtime.due import DueHeap
 from services.runtime.metrics import code as location_label
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class RequestTracker:
         self._requests, self._capacity = requests, capacity
         self._retain, self._clock = retain, clock
         self.index = DeadlineIndex()
-        self._expiring: dict[int, list[tuple[datetime, str]]] = {}
+        self._expiring: dict[int, DueHeap] = {}
         self._late: dict[int, Counter[str]] = {}
         self._loaded = False
 
@@ -137,10 +137,9 @@ class RequestTracker:
         """Delete the requests of `partition` finished for longer than `retain` by
         `now`, at most `limit` (the rest on the next calls); returns how many."""
         self.ensure(partition)
-        heap = self._expiring.get(partition, [])
+        heap = self._expiring.get(partition) or DueHeap()
         gone = 0
-        while heap and heap[0][0] <= now and gone < limit:
-            _, event_id = heapq.heappop(heap)
+        while gone < limit and (event_id := heap.pop_due(now)) is not None:
             tracked = self.get(event_id)
             if tracked is None or tracked.finished_at is None:
                 continue
@@ -180,8 +179,10 @@ class RequestTracker:
 
     def _expire_later(self, tracked: TrackedRequest) -> None:
         assert tracked.finished_at is not None
-        heap = self._expiring.setdefault(tracked.partition, [])
-        heapq.heappush(heap, (tracked.finished_at + self._retain, tracked.event_id))
+        heap = self._expiring.get(tracked.partition)
+        if heap is None:
+            heap = self._expiring[tracked.partition] = DueHeap()
+        heap.add(tracked.event_id, tracked.finished_at + self._retain)
 
     def _count(self, partition: int, location: str | None, delta: int) -> None:
         label = location_label(location)

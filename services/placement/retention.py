@@ -25,12 +25,12 @@ than the retention) is left to the operator too.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from services.placement.records import GroupRecord
+from services.runtime.due import DueHeap
 from services.runtime.settings import ConfigurationError, positive_number
 
 KEEP_DAYS = 35.0
@@ -79,7 +79,6 @@ class Retention:
         return decided_at is not None and decided_at + self.keep <= now
 
 
-@dataclass
 class Expiring:
     """One unit's ended records by the time they may be deleted, earliest first.
 
@@ -88,7 +87,8 @@ class Expiring:
     changed since (placed again, re-stamped) has a later entry of its own.
     """
 
-    heap: list[tuple[datetime, str]] = field(default_factory=list)
+    def __init__(self, heap: DueHeap | None = None) -> None:
+        self.heap = DueHeap() if heap is None else heap
 
     @classmethod
     def built(
@@ -100,17 +100,14 @@ class Expiring:
             due = None if record is None else retention.expires_at(record)
             if record is not None and due is not None:
                 entries.append((due, record.group_id))
-        heapq.heapify(entries)
-        return cls(entries)
+        return cls(DueHeap(entries))
 
     def add(self, group_id: str, due: datetime) -> None:
-        heapq.heappush(self.heap, (due, group_id))
+        self.heap.add(group_id, due)
 
     def pop_due(self, now: datetime) -> str | None:
         """The next group whose entry is due by `now`, taken off the heap; None if none."""
-        if self.heap and self.heap[0][0] <= now:
-            return heapq.heappop(self.heap)[1]
-        return None
+        return self.heap.pop_due(now)
 
     def next_due(self) -> datetime | None:
-        return self.heap[0][0] if self.heap else None
+        return self.heap.next_at()

@@ -13,16 +13,17 @@ partition's heap, so a key costs a tuple, an int and two references, not a datet
 two tuples.
 
 Screening's open groups (docs/adr/0027-deadline-index.md) and every table kept for a
-retention (`services.runtime.retained`) use it.
+retention (`services.runtime.retained`) use it. `DueHeap` is the plain form, for an
+owner that keeps its own state and only needs its keys back in time order.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from datetime import datetime
 
-from services.runtime.micros import to_micros
+from services.runtime.micros import from_micros, to_micros
 
 Entry = tuple[int, str, int]
 """(due time in microseconds since the epoch, key, partition): ordered as the heaps pop."""
@@ -103,3 +104,45 @@ class Deadlines:
             for heap in self._heaps.values():
                 heapq.heapify(heap)
         return self._heaps
+
+
+class DueHeap:
+    """Keys by the time they fall due, earliest first (ties by key).
+
+    A hint, not the state: an entry is never removed early, and a key may have several,
+    so its owner checks each popped key against what it stores. An entry is one tuple of
+    an integer (microseconds since the epoch) and the key: about 90 bytes, where a
+    datetime and an object for each took about 200. Notify's legal-aid deadlines and
+    the finished requests it deletes, and placement's ended records, are kept in these.
+    """
+
+    __slots__ = ("_heap",)
+
+    def __init__(self, entries: Iterable[tuple[datetime, str]] = ()) -> None:
+        self._heap = [(to_micros(at), key) for at, key in entries]
+        heapq.heapify(self._heap)
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def add(self, key: str, at: datetime) -> None:
+        heapq.heappush(self._heap, (to_micros(at), key))
+
+    def pop_due(self, now: datetime) -> str | None:
+        """The next key due at or before `now`, taken off; None when none is."""
+        if self._heap and self._heap[0][0] <= to_micros(now):
+            return heapq.heappop(self._heap)[1]
+        return None
+
+    def popped_due(self, now: datetime) -> Iterator[tuple[datetime, str]]:
+        """Every (time, key) due at or before `now`, earliest first, each taken off as
+        it is yielded."""
+        limit = to_micros(now)
+        heap = self._heap
+        while heap and heap[0][0] <= limit:
+            micros, key = heapq.heappop(heap)
+            yield from_micros(micros), key
+
+    def next_at(self) -> datetime | None:
+        """When the earliest entry falls due (None when there is none)."""
+        return from_micros(self._heap[0][0]) if self._heap else None

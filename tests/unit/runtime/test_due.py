@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from services.runtime.due import Deadlines, open_line
+from services.runtime.due import Deadlines, DueHeap, open_line
 
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 US = timedelta(microseconds=1)
@@ -63,3 +63,28 @@ def test_a_key_left_open_by_the_caller_is_not_due_again_until_a_rebuild() -> Non
     assert list(index.due(0, NOON)) == []
     index.forget()
     assert list(index.due(0, NOON)) == ["sub-1"]
+
+
+def test_a_heap_gives_its_keys_back_in_time_order_then_by_key_each_once() -> None:
+    heap = DueHeap([(NOON + 2 * US, "late"), (NOON, "b"), (NOON, "a")])
+    heap.add("zone", (NOON + US).astimezone(timezone(timedelta(hours=-6))))
+    assert heap.pop_due(NOON - US) is None
+    assert [heap.pop_due(NOON + 2 * US) for _ in range(4)] == ["a", "b", "zone", "late"]
+    assert heap.pop_due(NOON + timedelta(days=1)) is None
+    assert heap.next_at() is None
+
+
+def test_a_heap_hands_out_what_is_due_and_keeps_the_rest_with_its_exact_time() -> None:
+    heap = DueHeap()
+    for key, minutes in (("m3", 3), ("m1", 1), ("m2", 2)):
+        heap.add(key, NOON + timedelta(minutes=minutes) + US)
+    due = list(heap.popped_due(NOON + timedelta(minutes=2, microseconds=1)))
+    assert due == [(NOON + timedelta(minutes=m) + US, f"m{m}") for m in (1, 2)]
+    assert (len(heap), heap.next_at()) == (1, NOON + timedelta(minutes=3) + US)
+
+
+def test_a_key_added_twice_is_due_twice_for_its_owner_to_tell_apart() -> None:
+    heap = DueHeap()
+    heap.add("group", NOON)
+    heap.add("group", NOON + US)
+    assert [key for _, key in heap.popped_due(NOON + US)] == ["group", "group"]
