@@ -103,6 +103,8 @@ def _tighten_limits(runtime: Runtime, worker: ServiceProcess) -> None:
 
     def applied() -> bool:
         view = _all_locations(worker)
+        if view is None:
+            return False
         caps_ok = all(view[code]["daily_cap"] == cap for code, cap in CAPS.items())
         beds = {s["shelter_id"]: s["beds"] for v in view.values() for s in v["shelters"]}
         return (
@@ -114,14 +116,18 @@ def _tighten_limits(runtime: Runtime, worker: ServiceProcess) -> None:
     wait_for(applied, "the new caps, beds and NLD's suspension in the ops view")
 
 
-def _all_locations(worker: ServiceProcess) -> dict[str, dict[str, Any]]:
+def _all_locations(worker: ServiceProcess) -> dict[str, dict[str, Any]] | None:
+    """Every location as `worker`'s ops view shows it; None while the view is incomplete
+    (a peer's lanes not answering yet, as while two workers share out the lanes)."""
     body = httpx.get(f"{worker.url}/v1/locations", timeout=10.0).json()
-    assert body["complete"], body
+    if not body["complete"]:
+        return None
     return {view["location"]: view for view in body["locations"]}
 
 
 def _owner_of(workers: dict[str, ServiceProcess], code: str) -> ServiceProcess:
-    served_by = _all_locations(workers["1"])[code]["served_by"]
+    view = wait_for(lambda: _all_locations(workers["1"]), "a complete ops view")
+    served_by = view[code]["served_by"]
     return next(w for w in workers.values() if served_by.rstrip("/") == w.url)
 
 
@@ -217,6 +223,8 @@ def _check_ops_view_matches_replay(worker: ServiceProcess, placed: list[Envelope
 
     def matches() -> bool:
         view = _all_locations(worker)
+        if view is None:
+            return False
         occupied = {s["shelter_id"]: s["occupied"] for v in view.values() for s in v["shelters"]}
         return all(occupied[s] == replayed.get(s, 0) for s in occupied)
 
