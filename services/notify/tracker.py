@@ -137,9 +137,9 @@ class RequestTracker:
         """Delete the requests of `partition` finished for longer than `retain` by
         `now`, at most `limit` (the rest on the next calls); returns how many."""
         self.ensure(partition)
-        heap = self._expiring.get(partition) or DueHeap()
+        heap = self._expiring.get(partition)
         gone = 0
-        while gone < limit and (event_id := heap.pop_due(now)) is not None:
+        while heap is not None and gone < limit and (event_id := heap.pop_due(now)) is not None:
             tracked = self.get(event_id)
             if tracked is None or tracked.finished_at is None:
                 continue

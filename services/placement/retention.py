@@ -79,35 +79,19 @@ class Retention:
         return decided_at is not None and decided_at + self.keep <= now
 
 
-class Expiring:
+def expiry_heap(
+    records: Iterable[GroupRecord], applied_offset: int, retention: Retention
+) -> DueHeap:
     """One unit's ended records by the time they may be deleted, earliest first.
 
     Built from the unit's records with its queues; each record written since is added.
     An entry is a hint: the record is read again before it is deleted, and a group that
     changed since (placed again, re-stamped) has a later entry of its own.
     """
-
-    def __init__(self, heap: DueHeap | None = None) -> None:
-        self.heap = DueHeap() if heap is None else heap
-
-    @classmethod
-    def built(
-        cls, records: Iterable[GroupRecord], applied_offset: int, retention: Retention
-    ) -> Expiring:
-        entries = []
-        for stored in records:
-            record = stored.valid_at(applied_offset)
-            due = None if record is None else retention.expires_at(record)
-            if record is not None and due is not None:
-                entries.append((due, record.group_id))
-        return cls(DueHeap(entries))
-
-    def add(self, group_id: str, due: datetime) -> None:
-        self.heap.add(group_id, due)
-
-    def pop_due(self, now: datetime) -> str | None:
-        """The next group whose entry is due by `now`, taken off the heap; None if none."""
-        return self.heap.pop_due(now)
-
-    def next_due(self) -> datetime | None:
-        return self.heap.next_at()
+    entries = []
+    for stored in records:
+        record = stored.valid_at(applied_offset)
+        due = None if record is None else retention.expires_at(record)
+        if record is not None and due is not None:
+            entries.append((due, record.group_id))
+    return DueHeap(entries)

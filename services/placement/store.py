@@ -30,10 +30,11 @@ from services.placement.records import (
     seed_unit,
     unit_key,
 )
-from services.placement.retention import EXPIRED_PER_COMMAND, Expiring, Retention
+from services.placement.retention import EXPIRED_PER_COMMAND, Retention, expiry_heap
 from services.placement.routing import PlacementUnits
 from services.placement.state import LocationState
 from services.reference import Reference
+from services.runtime.due import DueHeap
 from services.runtime.stores import values_with_prefix
 
 
@@ -74,7 +75,7 @@ class UnitStore:
             for unit in units.partition_by_unit
         }
         self._queues: dict[str, UnitQueues] = {}
-        self._expiring: dict[str, Expiring] = {}
+        self._expiring: dict[str, DueHeap] = {}
         self._legacy: dict[str, dict[str, LegacyEntry]] = {}  # unit -> waits not yet written
 
     def load(self, unit: str) -> UnitState:
@@ -107,9 +108,7 @@ class UnitStore:
             else:
                 index = UnitQueues.built(stored, state.applied_offset)
             self._queues[state.unit] = index
-            self._expiring[state.unit] = Expiring.built(
-                stored, state.applied_offset, self.retention
-            )
+            self._expiring[state.unit] = expiry_heap(stored, state.applied_offset, self.retention)
         return index
 
     def forget(self) -> None:
@@ -153,7 +152,7 @@ class UnitStore:
     def expiry_due(self, unit: str, now: datetime) -> bool:
         """Whether `unit` has a record to delete (or stamp) by `now`."""
         self.queues(self.load(unit))
-        due = self._expiring[unit].next_due()
+        due = self._expiring[unit].next_at()
         return due is not None and due <= now
 
     def view(self, unit: str) -> UnitView:
