@@ -52,14 +52,14 @@ def seal(plaintext: bytes, data_key: bytes, key_id: str, aad: bytes) -> Sealed:
     enc_key, nonce_key = _subkeys(data_key)
     nonce = hmac.new(nonce_key, aad + b"\x00" + plaintext, hashlib.sha256).digest()[:NONCE_BYTES]
     ciphertext = AESGCM(enc_key).encrypt(nonce, plaintext, aad)
-    return Sealed(scheme=SCHEME, key_id=key_id, nonce=_b64(nonce), ciphertext=_b64(ciphertext))
+    return Sealed(scheme=SCHEME, key_id=key_id, nonce=b64(nonce), ciphertext=b64(ciphertext))
 
 
 def open_sealed(box: Sealed, data_key: bytes, aad: bytes) -> bytes:
     """The plaintext of ``box``; raises `SealError` for a wrong key, binding or tampering."""
     enc_key, _ = _subkeys(data_key)
     try:
-        return AESGCM(enc_key).decrypt(_unb64(box.nonce), _unb64(box.ciphertext), aad)
+        return AESGCM(enc_key).decrypt(unb64(box.nonce), unb64(box.ciphertext), aad)
     except (InvalidTag, ValueError):
         raise SealError("the sealed personal data does not open with this key") from None
 
@@ -67,13 +67,13 @@ def open_sealed(box: Sealed, data_key: bytes, aad: bytes) -> bytes:
 def wrap(data_key: bytes, kek: bytes, aad: bytes) -> tuple[str, str]:
     """(nonce, wrapped key), base64: ``data_key`` encrypted under ``kek``, bound to ``aad``."""
     nonce = os.urandom(NONCE_BYTES)
-    return _b64(nonce), _b64(AESGCM(kek).encrypt(nonce, data_key, aad))
+    return b64(nonce), b64(AESGCM(kek).encrypt(nonce, data_key, aad))
 
 
 def unwrap(nonce: str, wrapped: str, kek: bytes, aad: bytes) -> bytes:
     """The data key again; raises `SealError` if the KEK or binding is wrong."""
     try:
-        return AESGCM(kek).decrypt(_unb64(nonce), _unb64(wrapped), aad)
+        return AESGCM(kek).decrypt(unb64(nonce), unb64(wrapped), aad)
     except (InvalidTag, ValueError):
         raise SealError("the data key does not unwrap with this key-encryption key") from None
 
@@ -85,9 +85,11 @@ def _subkeys(data_key: bytes) -> tuple[bytes, bytes]:
     return enc, nonce
 
 
-def _b64(raw: bytes) -> str:
+def b64(raw: bytes) -> str:
+    """Standard base64, as the sealed records and key records carry bytes."""
     return base64.b64encode(raw).decode()
 
 
-def _unb64(text: str) -> bytes:
+def unb64(text: str) -> bytes:
+    """The bytes of standard base64; `binascii.Error` (a `ValueError`) on anything that is not."""
     return base64.b64decode(text, validate=True)

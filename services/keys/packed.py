@@ -7,13 +7,13 @@ record of about 1.5 kB, and unpacked only when it is opened or re-wrapped.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import struct
 from datetime import datetime
 from typing import NamedTuple
 
 from schemas.sealed import WrappedDataKey
+from services.keys.crypto import b64, unb64
 from services.runtime.micros import from_micros, to_micros
 
 _HEAD = struct.Struct(">8sHqB")  # key id, KEK number, created_at (µs), nonce length
@@ -71,8 +71,8 @@ class WrappedKeys:
         return WrappedKey(
             key_id.hex(),
             self.kek_ids[kek],
-            _b64(packed[_HEAD.size : nonce_end]),
-            _b64(packed[nonce_end:]),
+            b64(packed[_HEAD.size : nonce_end]),
+            b64(packed[nonce_end:]),
             from_micros(created),
         )
 
@@ -86,12 +86,8 @@ class WrappedKeys:
         return {self.kek_ids[_HEAD.unpack_from(packed)[1]] for packed in self._packed.values()}
 
 
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
-
-
 def _decoded(text: str) -> bytes | None:
     try:
-        return base64.b64decode(text, validate=True)
+        return unb64(text)
     except (binascii.Error, ValueError):
         return None

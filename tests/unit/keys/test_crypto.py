@@ -51,9 +51,9 @@ def test_a_seal_moved_to_another_event_or_case_does_not_open() -> None:
 
 def test_a_tampered_ciphertext_does_not_open() -> None:
     box = crypto.seal(PLAINTEXT, ALICE_KEY, "00ff00ff00ff00ff", AAD)
-    raw = bytearray(crypto._unb64(box.ciphertext))
+    raw = bytearray(crypto.unb64(box.ciphertext))
     raw[3] ^= 0x01
-    tampered = box.model_copy(update={"ciphertext": crypto._b64(bytes(raw))})
+    tampered = box.model_copy(update={"ciphertext": crypto.b64(bytes(raw))})
     with pytest.raises(SealError):
         crypto.open_sealed(tampered, ALICE_KEY, AAD)
 
