@@ -7,7 +7,6 @@ record of about 1.5 kB, and unpacked only when it is opened or re-wrapped.
 
 from __future__ import annotations
 
-import binascii
 import struct
 from datetime import datetime
 from typing import NamedTuple
@@ -89,5 +88,5 @@ class WrappedKeys:
 def _decoded(text: str) -> bytes | None:
     try:
         return unb64(text)
-    except (binascii.Error, ValueError):
+    except ValueError:  # binascii.Error is one
         return None
