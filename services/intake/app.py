@@ -24,7 +24,13 @@ from services.keys.sealing import seal_for_log
 from services.runtime import telemetry
 from services.runtime.consume import Handled, consume
 from services.runtime.context import Runtime
-from services.runtime.faust_app import contract_topic, create_app, register_health, send_event
+from services.runtime.faust_app import (
+    contract_topic,
+    create_app,
+    register_health,
+    scratch_dir,
+    send_event,
+)
 from services.runtime.instrument import decided
 
 log = logging.getLogger(__name__)
@@ -48,7 +54,10 @@ def build_app(runtime: Runtime) -> faust.App:
         seen.forget_index()  # rebuilt from the recovered table on its next use
 
     keys = key_store(
-        runtime.settings.bootstrap_servers, runtime.settings.topic_prefix, patient=True
+        runtime.settings.bootstrap_servers,
+        runtime.settings.topic_prefix,
+        patient=True,
+        cache_dir=scratch_dir(app, "person-keys"),
     )
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]

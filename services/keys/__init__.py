@@ -10,6 +10,8 @@ See docs/adr/0021-erasable-personal-data.md and docs/DATA-PROTECTION.md.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from services.keys.crypto import SealError
 from services.keys.keyring import Keyring
 from services.keys.sealing import open_envelope, open_raw, seal_envelope
@@ -28,14 +30,23 @@ __all__ = [
 ]
 
 
-def key_store(bootstrap_servers: str, topic_prefix: str, *, patient: bool = False) -> KeyStore:
+def key_store(
+    bootstrap_servers: str,
+    topic_prefix: str,
+    *,
+    patient: bool = False,
+    cache_dir: Path | None = None,
+) -> KeyStore:
     """The key store of a stack: its ``person-keys`` topic and this process's KEK file.
 
     `patient`: wait for the key topic however long the broker is away (a service's
     record path) instead of raising `KeyLogUnavailable` after its timeouts (commands).
+    `cache_dir`: keep the wrapped keys in a RocksDB database there, emptied now, instead
+    of in the heap (a worker, whose cache holds every case of its lanes).
     """
     from services.keys.kafka_log import KafkaKeyLog
     from services.runtime.settings import Settings
+    from services.runtime.stores import ScratchMapping
     from services.runtime.topology import load_topology
 
     topology = load_topology(Settings.from_env().topology_file)
@@ -45,4 +56,5 @@ def key_store(bootstrap_servers: str, topic_prefix: str, *, patient: bool = Fals
         lambda case_id: topology.partition_for("person-keys", case_id, None),
         patient=patient,
     )
-    return KeyStore(log, Keyring.load())
+    slots = None if cache_dir is None else ScratchMapping(cache_dir)
+    return KeyStore(log, Keyring.load(), slots=slots)

@@ -8,6 +8,7 @@ record of about 1.5 kB, and unpacked only when it is opened or re-wrapped.
 from __future__ import annotations
 
 import struct
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import NamedTuple
 
@@ -37,10 +38,14 @@ class WrappedKeys:
     microseconds: a re-wrapped record states the same instant, in UTC), the nonce and the
     wrapped key, decoded from hex and base64. A nonce or wrapped key that is not base64
     (or a nonce too long for AES-GCM) is kept empty: it does not unwrap, as before.
+
+    `slots` holds the packed keys: a dict by default; a worker passes one on disk
+    (`services.runtime.stores.ScratchMapping`), so that the heap does not grow with the
+    number of cases (docs/adr/0044-the-key-cache-on-disk.md).
     """
 
-    def __init__(self) -> None:
-        self._packed: dict[str, bytes] = {}
+    def __init__(self, slots: MutableMapping[str, bytes] | None = None) -> None:
+        self._packed: MutableMapping[str, bytes] = {} if slots is None else slots
         self.kek_ids: list[str] = []  # a few: one per KEK that ever wrapped a key here
 
     def __contains__(self, case_id: str) -> bool:

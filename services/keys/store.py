@@ -25,14 +25,16 @@ cache safe to trust (docs/adr/0021, docs/adr/0034):
 The cache holds every live case's wrapped key (a process sees every case of its lanes,
 and the audit every case), so each is kept packed (`WrappedKeys`: one bytes object a
 case, no parsed record), and only the most recently used `UNWRAPPED_KEYS` are kept
-unwrapped: unwrapping another again is one AES-GCM decryption with the KEK.
+unwrapped: unwrapping another again is one AES-GCM decryption with the KEK. A worker
+keeps the packed keys on disk (`slots`, docs/adr/0044-the-key-cache-on-disk.md), emptied
+when it starts: the topic, read again from its start, stays the only source.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -86,12 +88,13 @@ class KeyStore:
         keyring: Keyring,
         clock: Callable[[], datetime] | None = None,
         unwrapped_keys: int = UNWRAPPED_KEYS,
+        slots: MutableMapping[str, bytes] | None = None,
     ) -> None:
         self.log = log
         self.keyring = keyring
         self.clock = clock or (lambda: datetime.now(UTC))
         self.unwrapped_keys = unwrapped_keys
-        self._wrapped = WrappedKeys()
+        self._wrapped = WrappedKeys(slots)  # slots: where the packed keys live (a dict)
         self._unwrapped: OrderedDict[str, tuple[str, bytes]] = OrderedDict()  # LRU first
         self._lock = threading.RLock()
         self._takeovers = 1  # how many times lanes changed hands (once: at the start)

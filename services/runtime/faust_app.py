@@ -104,6 +104,15 @@ async def send_event(
     )
 
 
+def scratch_dir(app: faust.App, name: str) -> Path | None:
+    """Where the worker keeps the cache `name` on disk, in its datadir (a ScratchMapping,
+    services/runtime/stores.py); None when its tables are in memory (``RETURNS_STORE=
+    memory``), where the cache is too."""
+    if app.conf.store.scheme == "memory":
+        return None
+    return Path(app.conf.datadir) / name
+
+
 def producer_name(service: str) -> str:
     """``service``'s envelope producer (:attr:`ServiceIdentity.producer`)."""
     return ServiceIdentity(service).producer

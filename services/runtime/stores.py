@@ -28,13 +28,21 @@ source of truth: deleting the datadir costs one full read of it, nothing else
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+import shutil
+import threading
+from collections.abc import Iterator, Mapping, MutableMapping
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import rocksdict
 from faust.stores import STORES
-from faust.stores.rocksdb import RocksDBOptions, Store
+from faust.stores.rocksdb import (
+    DEFAULT_BLOOM_FILTER_SIZE,
+    DEFAULT_TARGET_FILE_SIZE_BASE,
+    RocksDBOptions,
+    Store,
+)
 
 from services.runtime.settings import ConfigurationError
 
@@ -68,24 +76,36 @@ def _shared_memtables() -> rocksdict.WriteBufferManager:
     return rocksdict.WriteBufferManager(MEMTABLE_BUDGET_BYTES, False)
 
 
+def capped_options(
+    max_open_files: int | None = None,
+    target_file_size_base: int = DEFAULT_TARGET_FILE_SIZE_BASE,
+    bloom_filter_size: int = DEFAULT_BLOOM_FILTER_SIZE,
+) -> rocksdict.Options:
+    """Options of a raw (bytes to bytes) database that uses the process-wide block cache
+    and memtable budget, so that one more database adds no memory of its own."""
+    options = rocksdict.Options(raw_mode=True)
+    options.create_if_missing(True)
+    if max_open_files is not None:
+        options.set_max_open_files(max_open_files)
+    options.set_write_buffer_size(MEMTABLE_BYTES)
+    options.set_max_write_buffer_number(2)
+    options.set_target_file_size_base(target_file_size_base)
+    options.set_write_buffer_manager(_shared_memtables())
+    table = rocksdict.BlockBasedOptions()
+    table.set_bloom_filter(bloom_filter_size, block_based=True)
+    table.set_block_cache(_shared_cache())
+    table.set_index_type(rocksdict.BlockBasedIndexType.binary_search())
+    options.set_block_based_table_factory(table)
+    return options
+
+
 class LeanOptions(RocksDBOptions):
     """faust's options, with the process-wide cache and memtable budget."""
 
     def as_options(self) -> rocksdict.Options:
-        options = rocksdict.Options(raw_mode=True)
-        options.create_if_missing(True)
-        if self.max_open_files is not None:
-            options.set_max_open_files(self.max_open_files)
-        options.set_write_buffer_size(MEMTABLE_BYTES)
-        options.set_max_write_buffer_number(2)
-        options.set_target_file_size_base(self.target_file_size_base)
-        options.set_write_buffer_manager(_shared_memtables())
-        table = rocksdict.BlockBasedOptions()
-        table.set_bloom_filter(self.bloom_filter_size, block_based=True)
-        table.set_block_cache(_shared_cache())
-        table.set_index_type(rocksdict.BlockBasedIndexType.binary_search())
-        options.set_block_based_table_factory(table)
-        return options
+        return capped_options(
+            self.max_open_files, self.target_file_size_base, self.bloom_filter_size
+        )
 
 
 class LeanRocksDBStore(Store):
@@ -142,3 +162,73 @@ def values_with_prefix(table: Any, prefix: str) -> Iterator[bytes]:
     for key, value in list(table.items()):
         if key.startswith(prefix):
             yield value
+
+
+class ScratchMapping(MutableMapping[str, bytes]):
+    """A ``str`` to ``bytes`` mapping kept in a RocksDB database of its own, for a cache
+    too large for the heap that the process rebuilds from a topic whenever it starts.
+
+    The database is opened on first use, and emptied then, so it never holds what a
+    previous run read (the topic may have deleted it since). One process opens a path
+    once. Writes skip the write-ahead log: a crash loses nothing that the next start does
+    not read again. A deleted value is compacted off the disk at once. It shares the
+    process's block cache and memtable budget (`capped_options`). `len` walks every key:
+    for commands, not for a record's path.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._opened: rocksdict.Rdict | None = None
+        self._opening = threading.Lock()
+
+    @property
+    def _db(self) -> rocksdict.Rdict:
+        if self._opened is None:
+            with self._opening:
+                if self._opened is None:
+                    self._opened = self._open_empty()
+        return self._opened
+
+    def _open_empty(self) -> rocksdict.Rdict:
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = rocksdict.Rdict(str(self.path), capped_options())
+        unlogged = rocksdict.WriteOptions()
+        unlogged.disable_wal = True  # type: ignore[method-assign,assignment]  # a property
+        db.set_write_options(unlogged)
+        return db
+
+    def __getitem__(self, key: str) -> bytes:
+        value = self._db.get(key.encode())
+        if value is None:
+            raise KeyError(key)
+        return bytes(value)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._db.get(key.encode()) is not None
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self._db.put(key.encode(), value)
+
+    def __delitem__(self, key: str) -> None:
+        """Delete `key` and compact its range at once, so that its value leaves the disk
+        now: RocksDB would keep it in older files until a compaction reached them, and a
+        deletion here is an erasure (docs/DATA-PROTECTION.md)."""
+        if key not in self:
+            raise KeyError(key)
+        raw = key.encode()
+        self._db.delete(raw)
+        self._db.compact_range(raw, raw)
+
+    def __iter__(self) -> Iterator[str]:
+        for key in self._db.keys():  # noqa: SIM118 (an Rdict is not iterable)
+            if isinstance(key, bytes):  # always, in raw mode
+                yield key.decode()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._db.keys())  # noqa: SIM118
+
+    def close(self) -> None:
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None

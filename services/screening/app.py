@@ -21,6 +21,7 @@ from services.runtime.faust_app import (
     create_app,
     is_ready,
     register_health,
+    scratch_dir,
     send_event,
 )
 from services.runtime.ordered import ordered_acks, read_to_end
@@ -58,7 +59,12 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
     window = timedelta(minutes=settings.group_wait_minutes)
     grace = timedelta(seconds=settings.group_grace_seconds)
     rules = rule_set or load_rule_set("2021-12")
-    keys = key_store(settings.bootstrap_servers, settings.topic_prefix, patient=True)
+    keys = key_store(
+        settings.bootstrap_servers,
+        settings.topic_prefix,
+        patient=True,
+        cache_dir=scratch_dir(app, "person-keys"),
+    )
     desk = ScreeningDesk(
         rules,
         window,

@@ -1,7 +1,9 @@
-"""A KEK file of the test's own, and a key store on an in-memory key topic."""
+"""A KEK file of the test's own, and a key store on an in-memory key topic, its cache in
+the heap or on disk."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from services.keys import Keyring, KeyStore, MemoryKeyLog
 from services.keys.keyring import ensure_kek_file
 from services.keys.store import KeyRecord
+from services.runtime.stores import ScratchMapping
 
 
 @pytest.fixture
@@ -23,6 +26,13 @@ def key_topic() -> list[KeyRecord]:
     return []
 
 
-@pytest.fixture
-def store(kek_path: Path, key_topic: list[KeyRecord]) -> KeyStore:
-    return KeyStore(MemoryKeyLog(key_topic), Keyring.load(kek_path))
+@pytest.fixture(params=["in the heap", "on disk"])
+def store(
+    request: pytest.FixtureRequest, kek_path: Path, key_topic: list[KeyRecord], tmp_path: Path
+) -> Iterator[KeyStore]:
+    """A store whose packed keys are in a dict (commands, the audit) or in a RocksDB
+    scratch database (a worker's, services/runtime/stores.py)."""
+    slots = ScratchMapping(tmp_path / "person-keys") if request.param == "on disk" else None
+    yield KeyStore(MemoryKeyLog(key_topic), Keyring.load(kek_path), slots=slots)
+    if slots is not None:
+        slots.close()

@@ -1,4 +1,5 @@
-"""``RETURNS_STORE``, and the rocksdb store's reads across partitions, on a real RocksDB."""
+"""``RETURNS_STORE``, the rocksdb store's reads across partitions, and a worker's scratch
+caches, on a real RocksDB."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import faust
 import pytest
 from faust.streams import _current_event
 
+from services.runtime.faust_app import scratch_dir
 from services.runtime.settings import ConfigurationError
-from services.runtime.stores import store_url
+from services.runtime.stores import ScratchMapping, store_url
 
 
 def test_rocksdb_is_the_default_and_memory_can_be_chosen() -> None:
@@ -58,3 +60,43 @@ def test_a_key_of_one_partition_is_read_while_handling_another_partitions_event(
 def test_the_tables_of_a_worker_are_files_in_its_datadir(table: Any, tmp_path: Path) -> None:
     table.data._db_for_partition(1).put(b"k", b"v")
     assert any(tmp_path.rglob("groups-1.db/CURRENT"))
+
+
+def test_a_scratch_mapping_is_opened_on_first_use_and_empty_then(tmp_path: Path) -> None:
+    path = tmp_path / "datadir" / "person-keys"
+    first = ScratchMapping(path)
+    assert not path.exists()  # nothing on disk until it is used
+    first["A212345671"] = b"wrapped-1"
+    first["A212345672"] = b"wrapped-2"
+    assert path.is_dir()
+    first.close()
+    again = ScratchMapping(path)  # the next start of the worker
+    assert len(again) == 0
+    assert "A212345671" not in again
+    assert again.get("A212345671") is None
+
+
+def test_a_scratch_mapping_behaves_as_a_dict_of_bytes(tmp_path: Path) -> None:
+    scratch, same = ScratchMapping(tmp_path / "scratch"), {}
+    for mapping in (scratch, same):
+        mapping.update({"A212345671": b"one", "A212345672": b"two", "A212345673": b""})
+        mapping["A212345672"] = b"two, again"
+        del mapping["A212345673"]
+        assert mapping.pop("A212345679", None) is None
+    assert dict(scratch) == same == {"A212345671": b"one", "A212345672": b"two, again"}
+    assert len(scratch) == 2
+    assert sorted(scratch.values()) == [b"one", b"two, again"]
+    assert 42 not in scratch
+    with pytest.raises(KeyError):
+        del scratch["A212345673"]
+    with pytest.raises(KeyError):
+        scratch["A212345673"]
+
+
+def test_a_worker_keeps_its_scratch_caches_in_its_datadir_unless_in_memory(
+    tmp_path: Path,
+) -> None:
+    on_disk = faust.App("returns-test", store=store_url({}), datadir=str(tmp_path))
+    assert scratch_dir(on_disk, "person-keys") == tmp_path / "person-keys"
+    memory = store_url({"RETURNS_STORE": "memory"})
+    assert scratch_dir(faust.App("returns-test", store=memory), "person-keys") is None
