@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from collections.abc import MutableMapping
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from schemas.sealed import WrappedDataKey
 from services.keys.crypto import b64, unb64
@@ -30,6 +30,13 @@ class WrappedKey(NamedTuple):
     created_at: datetime
 
 
+@runtime_checkable
+class Settling(Protocol):
+    """Slots whose deleted values stay on a disk until `settle` is called."""
+
+    def settle(self) -> None: ...
+
+
 class WrappedKeys:
     """The wrapped key of every live case, one bytes object each (about 110 bytes where
     the parsed record took about 1.5 kB): a process keeps one for every case it has seen.
@@ -41,7 +48,8 @@ class WrappedKeys:
 
     `slots` holds the packed keys: a dict by default; a worker passes one on disk
     (`services.runtime.stores.ScratchMapping`), so that the heap does not grow with the
-    number of cases (docs/adr/0044-the-key-cache-on-disk.md).
+    number of cases (docs/adr/0044-the-key-cache-on-disk.md). `settle` makes what was
+    popped leave such slots for good.
     """
 
     def __init__(self, slots: MutableMapping[str, bytes] | None = None) -> None:
@@ -82,6 +90,10 @@ class WrappedKeys:
 
     def pop(self, case_id: str) -> None:
         self._packed.pop(case_id, None)
+
+    def settle(self) -> None:
+        if isinstance(self._packed, Settling):
+            self._packed.settle()
 
     def case_ids(self) -> list[str]:
         return list(self._packed)

@@ -112,9 +112,12 @@ class KeyStore:
         with self._lock:
             began_after = self._takeovers  # a takeover during this read is not covered
             applied = 0
-            for case_id, value in _one_by_one(self.log.catch_up()):
-                self._apply(case_id, value)
-                applied += 1
+            try:
+                for case_id, value in _one_by_one(self.log.catch_up()):
+                    self._apply(case_id, value)
+                    applied += 1
+            finally:
+                self._wrapped.settle()  # the erased keys leave the disk cache, at once
             self._read_after = began_after
         if applied >= RELEASE_AFTER:
             release_free_memory()  # what reading them left free, scattered in the heap
@@ -151,6 +154,7 @@ class KeyStore:
             had = self.lookup(case_id) is not None
             self.log.write(case_id, None)
             self._apply(case_id, None)
+            self._wrapped.settle()
             return had
 
     def rewrap(self) -> int:

@@ -171,15 +171,18 @@ class ScratchMapping(MutableMapping[str, bytes]):
     The database is opened on first use, and emptied then, so it never holds what a
     previous run read (the topic may have deleted it since). One process opens a path
     once. Writes skip the write-ahead log: a crash loses nothing that the next start does
-    not read again. A deleted value is compacted off the disk at once. It shares the
-    process's block cache and memtable budget (`capped_options`). `len` walks every key:
-    for commands, not for a record's path.
+    not read again. A deleted value leaves the disk at the next `settle`, which compacts
+    the range of every key deleted since, at once: RocksDB would keep it in older files
+    until a compaction reached them, and a deletion here is an erasure
+    (docs/DATA-PROTECTION.md). It shares the process's block cache and memtable budget
+    (`capped_options`). `len` walks every key: for commands, not for a record's path.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._opened: rocksdict.Rdict | None = None
         self._opening = threading.Lock()
+        self._deleted: list[bytes] = []  # since the last settle
 
     @property
     def _db(self) -> rocksdict.Rdict:
@@ -211,14 +214,19 @@ class ScratchMapping(MutableMapping[str, bytes]):
         self._db.put(key.encode(), value)
 
     def __delitem__(self, key: str) -> None:
-        """Delete `key` and compact its range at once, so that its value leaves the disk
-        now: RocksDB would keep it in older files until a compaction reached them, and a
-        deletion here is an erasure (docs/DATA-PROTECTION.md)."""
         if key not in self:
             raise KeyError(key)
         raw = key.encode()
         self._db.delete(raw)
-        self._db.compact_range(raw, raw)
+        self._deleted.append(raw)
+
+    def settle(self) -> None:
+        """Compact the range of the keys deleted since the last call, so that their
+        values leave the disk now: one compaction however many were deleted (it rewrites
+        the files of that range, about 130 ms for 176,000 keys)."""
+        if self._deleted:
+            self._db.compact_range(min(self._deleted), max(self._deleted))
+            self._deleted.clear()
 
     def __iter__(self) -> Iterator[str]:
         for key in self._db.keys():  # noqa: SIM118 (an Rdict is not iterable)

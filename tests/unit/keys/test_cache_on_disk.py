@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from services.keys import Keyring, KeyStore, MemoryKeyLog
 from services.keys.store import KeyRecord
 from services.runtime.stores import ScratchMapping
@@ -54,22 +56,47 @@ def test_a_key_erased_while_the_worker_was_down_is_not_opened_after_it(
     assert after.cases() == 2
 
 
-def test_an_erased_key_leaves_the_cache_files_at_once(
+MANY = [f"A3{n:08d}" for n in range(2000)]
+
+
+@pytest.fixture
+def filled(
     key_topic: list[KeyRecord], kek_path: Path, tmp_path: Path
-) -> None:
-    path = tmp_path / "datadir" / "person-keys"
-    cache = ScratchMapping(path)
+) -> tuple[KeyStore, ScratchMapping]:
+    """A worker's store with the keys of MANY cases, written to its cache files."""
+    cache = ScratchMapping(tmp_path / "datadir" / "person-keys")
     store = worker_store(key_topic, kek_path, cache)
-    for n in range(2000):
-        store.key_for_sealing(f"A3{n:08d}")
+    for case in MANY:
+        store.key_for_sealing(case)
+    cache._db.flush()  # as RocksDB does whenever a memtable fills up
+    return store, cache
+
+
+def test_an_erased_key_leaves_the_cache_files_at_once(
+    filled: tuple[KeyStore, ScratchMapping],
+) -> None:
+    store, cache = filled
     erased = "A300001234"
     wrapped = cache[erased]
-    cache._db.flush()  # as RocksDB does whenever a memtable fills up
-    assert on_disk(path, wrapped)
+    assert on_disk(cache.path, wrapped)
     assert store.erase(erased)
-    assert not on_disk(path, wrapped)
+    assert not on_disk(cache.path, wrapped)
     assert store.lookup(erased) is None
     assert store.lookup("A300001235") is not None
+
+
+def test_keys_erased_by_another_process_leave_the_cache_files_when_a_refresh_reads_them(
+    filled: tuple[KeyStore, ScratchMapping], key_topic: list[KeyRecord]
+) -> None:
+    store, cache = filled
+    erased = MANY[::10]  # `returns erase`, run 200 times elsewhere: tombstones on the topic
+    wrapped = {case: cache[case] for case in erased}
+    assert all(on_disk(cache.path, value) for value in wrapped.values())
+    key_topic.extend((case, None) for case in erased)
+    store.refresh()
+    assert not any(on_disk(cache.path, value) for value in wrapped.values())
+    assert all(store.lookup(case) is None for case in erased)
+    assert store.cases() == 1800
 
 
 def on_disk(path: Path, value: bytes) -> bool:

@@ -3,6 +3,7 @@ caches, on a real RocksDB."""
 
 from __future__ import annotations
 
+import os
 import weakref
 from pathlib import Path
 from types import SimpleNamespace
@@ -100,3 +101,25 @@ def test_a_worker_keeps_its_scratch_caches_in_its_datadir_unless_in_memory(
     assert scratch_dir(on_disk, "person-keys") == tmp_path / "person-keys"
     memory = store_url({"RETURNS_STORE": "memory"})
     assert scratch_dir(faust.App("returns-test", store=memory), "person-keys") is None
+
+
+def test_values_deleted_from_a_scratch_mapping_leave_its_files_when_it_settles(
+    tmp_path: Path,
+) -> None:
+    scratch = ScratchMapping(tmp_path / "scratch")
+    values = {f"A3{n:08d}": os.urandom(60) for n in range(2000)}  # as random as wrapped keys
+    scratch.update(values)
+    scratch._db.flush()  # as RocksDB does whenever a memtable fills up
+    deleted = [f"A3{n:08d}" for n in (17, 1234, 1999)]
+    for key in deleted:
+        del scratch[key]
+    assert all(in_files(tmp_path / "scratch", values[key]) for key in deleted)
+    scratch.settle()
+    assert not any(in_files(tmp_path / "scratch", values[key]) for key in deleted)
+    assert in_files(tmp_path / "scratch", values["A300001000"])
+    assert len(scratch) == 1997
+    scratch.settle()  # nothing deleted since: nothing to do
+
+
+def in_files(path: Path, value: bytes) -> bool:
+    return any(value in file.read_bytes() for file in path.iterdir() if file.is_file())
