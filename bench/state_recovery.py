@@ -356,8 +356,7 @@ def restart_with_memory(process: ServiceProcess) -> tuple[float, float]:
     store = process.env_extra.get("RETURNS_STORE")
     process.env_extra["RETURNS_STORE"] = "memory"
     ready = restart_to_ready(process)
-    time.sleep(5)
-    rss = resident_mb(process)
+    rss = settled_mb(process)
     process.stop()
     if store is None:
         del process.env_extra["RETURNS_STORE"]

@@ -94,7 +94,7 @@ class KeyStore:
         self.keyring = keyring
         self.clock = clock or (lambda: datetime.now(UTC))
         self.unwrapped_keys = unwrapped_keys
-        self._wrapped = WrappedKeys(slots)  # slots: where the packed keys live (a dict)
+        self._wrapped = WrappedKeys(slots)  # slots: where the packed keys live (or a dict)
         self._unwrapped: OrderedDict[str, tuple[str, bytes]] = OrderedDict()  # LRU first
         self._lock = threading.RLock()
         self._takeovers = 1  # how many times lanes changed hands (once: at the start)
