@@ -41,8 +41,8 @@ def key_store(
 
     `patient`: wait for the key topic however long the broker is away (a service's
     record path) instead of raising `KeyLogUnavailable` after its timeouts (commands).
-    `cache_dir`: keep the wrapped keys in a RocksDB database there, emptied now, instead
-    of in the heap (a worker, whose cache holds every case of its lanes).
+    `cache_dir`: keep the wrapped keys in a RocksDB database there, emptied when first
+    used, instead of in the heap (a worker, whose cache holds every case of its lanes).
     """
     from services.keys.kafka_log import KafkaKeyLog
     from services.runtime.settings import Settings

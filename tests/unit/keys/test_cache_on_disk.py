@@ -11,6 +11,7 @@ import pytest
 from services.keys import Keyring, KeyStore, MemoryKeyLog
 from services.keys.store import KeyRecord
 from services.runtime.stores import ScratchMapping
+from tests.support.files import in_files
 
 CASES = ("A212345671", "A212345672", "A212345673")
 
@@ -78,9 +79,9 @@ def test_an_erased_key_leaves_the_cache_files_at_once(
     store, cache = filled
     erased = "A300001234"
     wrapped = cache[erased]
-    assert on_disk(cache.path, wrapped)
+    assert in_files(cache.path, wrapped)
     assert store.erase(erased)
-    assert not on_disk(cache.path, wrapped)
+    assert not in_files(cache.path, wrapped)
     assert store.lookup(erased) is None
     assert store.lookup("A300001235") is not None
 
@@ -91,13 +92,9 @@ def test_keys_erased_by_another_process_leave_the_cache_files_when_a_refresh_rea
     store, cache = filled
     erased = MANY[::10]  # `returns erase`, run 200 times elsewhere: tombstones on the topic
     wrapped = {case: cache[case] for case in erased}
-    assert all(on_disk(cache.path, value) for value in wrapped.values())
+    assert all(in_files(cache.path, value) for value in wrapped.values())
     key_topic.extend((case, None) for case in erased)
     store.refresh()
-    assert not any(on_disk(cache.path, value) for value in wrapped.values())
+    assert not any(in_files(cache.path, value) for value in wrapped.values())
     assert all(store.lookup(case) is None for case in erased)
     assert store.cases() == 1800
-
-
-def on_disk(path: Path, value: bytes) -> bool:
-    return any(value in file.read_bytes() for file in path.iterdir() if file.is_file())

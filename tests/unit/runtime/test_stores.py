@@ -16,6 +16,7 @@ from faust.streams import _current_event
 from services.runtime.faust_app import scratch_dir
 from services.runtime.settings import ConfigurationError
 from services.runtime.stores import ScratchMapping, store_url
+from tests.support.files import in_files
 
 
 def test_rocksdb_is_the_default_and_memory_can_be_chosen() -> None:
@@ -119,7 +120,3 @@ def test_values_deleted_from_a_scratch_mapping_leave_its_files_when_it_settles(
     assert in_files(tmp_path / "scratch", values["A300001000"])
     assert len(scratch) == 1997
     scratch.settle()  # nothing deleted since: nothing to do
-
-
-def in_files(path: Path, value: bytes) -> bool:
-    return any(value in file.read_bytes() for file in path.iterdir() if file.is_file())
