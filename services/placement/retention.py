@@ -91,7 +91,9 @@ def expiry_heap(
     entries = []
     for stored in records:
         record = stored.valid_at(applied_offset)
-        due = None if record is None else retention.expires_at(record)
-        if record is not None and due is not None:
+        if record is None:
+            continue
+        due = retention.expires_at(record)
+        if due is not None:
             entries.append((due, record.group_id))
     return DueHeap(entries)

@@ -3,23 +3,16 @@ request read again does before and after that."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
-import httpx
-
-from services.notify.delivery import Backoff, Deliverer, Outcome
-from services.notify.dispatch import Dispatcher, delivered_key, receipt_for
+from services.notify.delivery import Outcome
+from services.notify.dispatch import delivered_key, receipt_for
 from services.notify.memory import Retention
 from services.notify.receipts import FORGOTTEN_PER_RECEIPT, Receipts
-from services.notify.settling import Settler
 from services.notify.tables import NotifyTables
 from services.runtime import metrics
-from services.runtime.consume import Handled, Loop
-from services.runtime.ordered import SettlementWindow
-from tests.unit.notify.test_dispatch import LAWYERS, LEGAL_AID, LEGAL_AID_ID, NOW
+from tests.unit.notify.test_dispatch import LAWYERS, LEGAL_AID, LEGAL_AID_ID, NOW, Harness
 
 KEEP = timedelta(days=35)
 PARTITION = 3
@@ -46,43 +39,12 @@ class Notify:
         self.tables = NotifyTables.in_memory()
         self.receipts = Receipts(self.tables, Retention(KEEP))
         self.clock = Clock(NOW)
-        self.posted: list[str] = []
-        self.acked: list[str] = []
-        window: SettlementWindow[Any] = SettlementWindow(lambda e: self.acked.append(e.token))
-        self.dispatcher: Dispatcher[Any] = Dispatcher(
-            lambda on_outcome: Deliverer(
-                [LAWYERS],
-                on_outcome,
-                transport=httpx.MockTransport(self._answer),
-                backoff=Backoff(base=0.001, cap=0.001),
-            ),
-            [LAWYERS],
-            settler=Settler(window, lambda exc: None),
+        self.deliveries = Harness(
             delivered=self.receipts.delivered,
-            record_receipt=self._record,
-            producer="notify/test",
+            partners=[LAWYERS],
             retention=self.receipts.retention,
             clock=self.clock,
         )
-        self.loop: Loop[Any] = Loop(
-            SimpleNamespace(topic_prefix=""),
-            "notify",
-            "deliver",
-            self._deliver,
-            settler=self.dispatcher.settler,
-        )
-
-    async def _deliver(self, message: Any) -> Handled[Any]:
-        return Handled(pending=await self.dispatcher.take(message.value))
-
-    def _answer(self, request: httpx.Request) -> httpx.Response:
-        self.posted.append(request.headers["idempotency-key"])
-        return httpx.Response(204)
-
-    async def _record(self, envelope: Any) -> asyncio.Future[None]:
-        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        written.set_result(None)
-        return written
 
     def received(self, at: datetime) -> None:
         """The lawyers' receipt of the legal-aid request, read at `at`."""
@@ -90,25 +52,15 @@ class Notify:
         self.receipts.remember(receipt(LEGAL_AID_ID, at), PARTITION, at)
 
     async def read_again(self, at: datetime) -> list[str]:
-        """The deliveries agent reads the request (again) at `at`; what was posted."""
+        """The deliveries agent reads the request (again) at `at`; the idempotency keys
+        posted to the lawyers."""
         self.clock.now = at
-        await self.dispatcher.start()
-        message = SimpleNamespace(
-            tp=PARTITION,
-            topic="legal-aid-requested",
-            partition=PARTITION,
-            offset=0,
-            headers=[],
-            value=LEGAL_AID,
-        )
-        await self.loop.one(
-            SimpleNamespace(message=message, token="legal@0"), self.dispatcher.window
-        )
-        async with asyncio.timeout(5):
-            while not self.acked:  # noqa: ASYNC110 - outcomes arrive via callbacks
-                await asyncio.sleep(0.005)
-        await self.dispatcher.stop(grace=1)
-        return self.posted
+        deliveries = self.deliveries
+        await deliveries.dispatcher.start()
+        await deliveries.take(PARTITION, 0, "legal@0", LEGAL_AID)
+        await deliveries.until(lambda: bool(deliveries.acked))
+        await deliveries.dispatcher.stop(grace=1)
+        return deliveries.idempotency_keys
 
 
 def beyond_memory() -> float:
@@ -150,7 +102,7 @@ async def test_a_request_read_again_within_the_retention_is_not_delivered_again(
     notify = Notify()
     notify.received(NOW)
     assert await notify.read_again(NOW + KEEP - timedelta(minutes=1)) == []
-    assert notify.acked == ["legal@0"]
+    assert notify.deliveries.acked == ["legal@0"]
 
 
 async def test_a_request_older_than_the_retention_and_unknown_is_not_delivered_but_counted() -> (
@@ -162,7 +114,7 @@ async def test_a_request_older_than_the_retention_and_unknown_is_not_delivered_b
     before = beyond_memory()
 
     assert await notify.read_again(NOW + KEEP) == []
-    assert notify.acked == ["legal@0"]
+    assert notify.deliveries.acked == ["legal@0"]
     assert beyond_memory() == before + 1
 
 
@@ -170,7 +122,7 @@ async def test_a_young_request_nobody_has_is_delivered() -> None:
     notify = Notify()
     before = beyond_memory()
     assert await notify.read_again(NOW + KEEP - timedelta(seconds=1)) == [LEGAL_AID_ID]
-    assert notify.acked == ["legal@0"]
+    assert notify.deliveries.acked == ["legal@0"]
     assert beyond_memory() == before
 
 

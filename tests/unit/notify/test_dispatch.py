@@ -4,7 +4,7 @@ and the receipts that record each outcome."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 
 from schemas.codec import encode
-from schemas.envelope import Envelope, make_envelope
+from schemas.envelope import Envelope, make_envelope, utc_now
 from schemas.requests import RequestUpdated
 from services.notify.delivery import Backoff, Deliverer, Outcome
 from services.notify.dispatch import Dispatcher, delivered_key, read_request, receipt_for
+from services.notify.memory import Retention
 from services.notify.partners import PartnerSubscription
 from services.notify.requests import (
     care_requests_for_placement,
@@ -103,11 +104,19 @@ CLINIC = partner("clinic", "care-requested")
 class Harness:
     """A dispatcher whose clinic answers only once `clinic_answers` is set."""
 
-    def __init__(self, delivered: dict[str, bytes] | None = None, fail_receipts: bool = False):
+    def __init__(
+        self,
+        delivered: Mapping[str, bytes] | None = None,
+        fail_receipts: bool = False,
+        partners: Sequence[PartnerSubscription] = (LAWYERS, CLINIC),
+        retention: Retention | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ):
         self.acked: list[str] = []
         self.receipts: list[Envelope[Any]] = []
         self.stuck: list[BaseException] = []
-        self.requests: list[str] = []
+        self.requests: list[str] = []  # the partners' hosts, in the order posted to
+        self.idempotency_keys: list[str] = []
         self.clinic_answers = asyncio.Event()
         self.fail_receipts = fail_receipts
         window: SettlementWindow[Any] = SettlementWindow(
@@ -115,16 +124,18 @@ class Harness:
         )
         self.dispatcher: Dispatcher[Any] = Dispatcher(
             lambda on_outcome: Deliverer(
-                [LAWYERS, CLINIC],
+                partners,
                 on_outcome,
                 transport=httpx.MockTransport(self._answer),
                 backoff=Backoff(base=0.001, cap=0.001),
             ),
-            [LAWYERS, CLINIC],
+            partners,
             settler=Settler(window, self.stuck.append),
-            delivered=delivered or {},
+            delivered={} if delivered is None else delivered,
             record_receipt=self._record,
             producer="notify/test",
+            retention=retention,
+            clock=clock,
         )
         # The deliveries agent's loop, as notify wires it (app.py).
         self.loop: Loop[Any] = Loop(
@@ -153,6 +164,7 @@ class Harness:
 
     async def _answer(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request.url.host)
+        self.idempotency_keys.append(request.headers["idempotency-key"])
         if request.url.host.startswith("clinic"):
             await self.clinic_answers.wait()
         return httpx.Response(204)
