@@ -17,7 +17,9 @@ Against ``KAFKA_BOOTSTRAP_SERVERS``, in fresh prefixed topics:
    back what its store does not hold: with ``--store memory`` every changelog, with
    ``--store rocksdb`` what was written since the store's last persisted offset), and the
    worker's resident memory (RSS) once caught up and once settled after a restart
-   (stopped moving: a worker is ready before it has read its key topic);
+   (stopped moving: a worker is ready before it has read its key topic) and one input
+   (the last record of each partition of its first input topic, sent again: some
+   indexes are built on the first event after a start);
 5. compaction forced: ``segment.ms`` and ``min.cleanable.dirty.ratio`` made small on
    the changelogs and a segment rolled, then, once
    the log cleaner has run, the records left and the restart-to-ready time again.
@@ -55,6 +57,12 @@ from services.upstream import KafkaSubmitter
 from tests.support.services import ServiceProcess
 
 SERVICES = ("intake", "screening", "placement", "notify")
+FIRST_INPUT = {
+    "intake": "returns-inbound",
+    "screening": "person-returned",
+    "placement": "screened",
+    "notify": "placed",
+}
 SETTLED_QUIET_S = 10  # resident memory within 1 MB for this many 1 s samples: settled
 SETTLED_LIMIT_S = 120  # ... or the last sample after this long
 FORCED_COMPACTION = {"segment.ms": "100", "min.cleanable.dirty.ratio": "0.01"}
@@ -333,30 +341,56 @@ def settled_mb(process: ServiceProcess, quiet_s: int = SETTLED_QUIET_S) -> float
     return samples[-1]
 
 
+def one_input_again(runtime: Runtime, service: str) -> None:
+    """The last record of each partition of `service`'s first input topic, sent again,
+    as an upstream resubmits: a restarted worker builds some indexes (its retention's,
+    `services.runtime.due`) on the first event it handles, not before."""
+    topic = f"{runtime.settings.topic_prefix}{FIRST_INPUT[service]}"
+    producer = KafkaProducer(bootstrap_servers=runtime.settings.bootstrap_servers, acks="all")
+    try:
+        for partition, (key, value) in last_records(runtime, topic).items():
+            producer.send(topic, key=key, value=value, partition=partition)
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def settled_after_input(process: ServiceProcess, runtime: Runtime, service: str) -> float:
+    """The worker's resident memory once settled after it handled `one_input_again`."""
+    one_input_again(runtime, service)
+    return settled_mb(process)
+
+
 def restarts_to_ready(
-    process: ServiceProcess, times: int, rss: list[float] | None = None
+    process: ServiceProcess,
+    times: int,
+    rss: list[float] | None = None,
+    runtime: Runtime | None = None,
+    service: str = "",
 ) -> list[float]:
     """Restart-to-ready `times` times, each once the previous worker has settled.
 
-    With `rss`, the worker's settled resident memory after each restart is appended to
-    it (`settled_mb`).
+    With `rss` (and `runtime`), the worker's resident memory after each restart, settled
+    after one input (`settled_after_input`), is appended to it.
     """
     runs = []
     for n in range(times):
         if n:
             time.sleep(5)  # past the first timers, as before the first restart
         runs.append(restart_to_ready(process))
-        if rss is not None and n < times - 1:
-            rss.append(settled_mb(process))
+        if rss is not None and runtime is not None and n < times - 1:
+            rss.append(settled_after_input(process, runtime, service))
     return runs
 
 
-def restart_with_memory(process: ServiceProcess) -> tuple[float, float]:
+def restart_with_memory(
+    process: ServiceProcess, runtime: Runtime, service: str
+) -> tuple[float, float]:
     """Restart-to-ready and RSS of the same worker with ``memory://``, then back."""
     store = process.env_extra.get("RETURNS_STORE")
     process.env_extra["RETURNS_STORE"] = "memory"
     ready = restart_to_ready(process)
-    rss = settled_mb(process)
+    rss = settled_after_input(process, runtime, service)
     process.stop()
     if store is None:
         del process.env_extra["RETURNS_STORE"]
@@ -383,15 +417,15 @@ def run_service(
         topics = changelog_topics(runtime, service)
         before = [measure_changelog(runtime, t) for t in topics]
         rss_runs: list[float] = []
-        ready_runs = restarts_to_ready(process, restarts, rss_runs)
-        rss_ready = settled_mb(process)  # past the key read, timers, index rebuilds
+        ready_runs = restarts_to_ready(process, restarts, rss_runs, runtime, service)
+        rss_ready = settled_after_input(process, runtime, service)  # and index rebuilds
         rss_peak = resident_mb(process, "VmHWM")
         rss_runs.append(rss_ready)
-        memory = restart_with_memory(process) if compare_memory else (None, None)
+        memory = restart_with_memory(process, runtime, service) if compare_memory else (None, None)
         force_compaction(runtime, topics, timeout=180)
         after = [measure_changelog(runtime, t) for t in topics]
         after_runs = restarts_to_ready(process, restarts)
-        memory_after = restart_with_memory(process)[0] if compare_memory else None
+        memory_after = restart_with_memory(process, runtime, service)[0] if compare_memory else None
         return ServiceFigures(
             service,
             groups,

@@ -24,6 +24,7 @@ from services.keys.sealing import seal_for_log
 from services.runtime import telemetry
 from services.runtime.consume import Handled, consume
 from services.runtime.context import Runtime
+from services.runtime.due_on_disk import index_path
 from services.runtime.faust_app import (
     contract_topic,
     create_app,
@@ -47,6 +48,7 @@ def build_app(runtime: Runtime) -> faust.App:
         app.Table("submissions", key_type=str, value_type=bytes, partitions=partitions),
         app.Table("submission-expiry", key_type=str, value_type=bytes, partitions=partitions),
         retain_for(os.environ),
+        index_at=index_path(scratch_dir(app, "due"), "submissions"),
     )
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]

@@ -67,7 +67,7 @@ from services.notify.topics import Topics
 from services.notify.tracker import RequestTracker
 from services.runtime.consume import Handled, InvalidEvent, consume
 from services.runtime.context import Runtime
-from services.runtime.faust_app import create_app, identity, register_health
+from services.runtime.faust_app import create_app, identity, register_health, scratch_dir
 from services.runtime.identity import ServiceIdentity
 from services.runtime.ordered import ordered_acks
 from services.runtime.settings import ConfigurationError
@@ -97,7 +97,7 @@ def build_app(
     app = _app(runtime, config)
     topics = Topics(app, runtime, SERVICE)
     tables = open_tables(app, runtime, me, declare=declare)
-    memory = Memory(tables, config.memory)
+    memory = Memory(tables, config.memory, indexes_at=scratch_dir(app, "due"))
     app.on_partitions_revoked.connect(memory.on_rebalance)  # type: ignore[arg-type]
     issuer = RequestIssuer(
         runtime.reference,
@@ -115,7 +115,7 @@ def build_app(
     _wire_decisions(app, runtime, topics, issuer, keeper, config)
     wire_capacity(app, runtime, topics)
     wire_reports(app, topics, issuer.tracker, directory, me.producer)
-    receipts = Receipts(tables, config.memory)
+    receipts = Receipts(tables, config.memory, indexes_at=scratch_dir(app, "due"))
     app.on_partitions_revoked.connect(receipts.on_rebalance)  # type: ignore[arg-type]
     dispatcher = _dispatcher(app, topics, config, partners, receipts, transport, directory, me)
     _wire_deliveries(app, runtime, topics, dispatcher, config)

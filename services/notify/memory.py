@@ -31,11 +31,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from services.notify import metrics
 from services.notify.ledger import GroupRecord
 from services.notify.tables import NotifyTables
+from services.runtime.due_on_disk import index_path
 from services.runtime.retained import RetainedTable
 from services.runtime.settings import ConfigurationError, positive_number
 
@@ -104,11 +106,24 @@ class Memory:
     (`handling`), and each tick deletes what is due in its partition (`expire`).
     """
 
-    def __init__(self, tables: NotifyTables, retention: Retention | None = None) -> None:
+    def __init__(
+        self,
+        tables: NotifyTables,
+        retention: Retention | None = None,
+        indexes_at: Path | None = None,
+    ) -> None:
         self.retention = retention or Retention()
         keep = self.retention.keep
-        self.issued = RetainedTable(tables.issued, tables.issued_expiry, keep)
-        self.groups = RetainedTable(tables.groups, tables.groups_expiry, keep, group_may_expire)
+        self.issued = RetainedTable(
+            tables.issued, tables.issued_expiry, keep, index_at=index_path(indexes_at, "issued")
+        )
+        self.groups = RetainedTable(
+            tables.groups,
+            tables.groups_expiry,
+            keep,
+            group_may_expire,
+            index_at=index_path(indexes_at, "groups"),
+        )
 
     def handling(self, partition: int, occurred_at: datetime, now: datetime) -> None:
         """An input of `partition` that happened at `occurred_at` is handled at `now`."""

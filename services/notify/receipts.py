@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from schemas.envelope import Envelope
@@ -24,6 +25,7 @@ from schemas.requests import NotificationDelivered
 from services.notify.dispatch import delivered_key
 from services.notify.memory import Retention
 from services.notify.tables import NotifyTables
+from services.runtime.due_on_disk import index_path
 from services.runtime.retained import RetainedTable
 
 log = logging.getLogger(__name__)
@@ -34,10 +36,19 @@ FORGOTTEN_PER_RECEIPT = 500
 class Receipts:
     """`delivered`, each entry kept for `retention` (see the module docstring)."""
 
-    def __init__(self, tables: NotifyTables, retention: Retention | None = None) -> None:
+    def __init__(
+        self,
+        tables: NotifyTables,
+        retention: Retention | None = None,
+        indexes_at: Path | None = None,
+    ) -> None:
         self.retention = retention or Retention()
-        keep = self.retention.keep
-        self.delivered = RetainedTable(tables.delivered, tables.delivered_expiry, keep)
+        self.delivered = RetainedTable(
+            tables.delivered,
+            tables.delivered_expiry,
+            self.retention.keep,
+            index_at=index_path(indexes_at, "delivered"),
+        )
 
     def remember(
         self, receipt: Envelope[NotificationDelivered], partition: int, now: datetime

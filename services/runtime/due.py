@@ -10,7 +10,8 @@ It holds one entry per key, whatever the size of the table: intake's idempotency
 alone has one key per accepted submission. An entry is one tuple (due time as integer
 microseconds since the epoch, key, partition), kept both in the key's slot and in its
 partition's heap, so a key costs a tuple, an int and two references, not a datetime and
-two tuples.
+two tuples. That is still about 240 bytes a key, so a worker whose tables are on disk
+keeps the index there too (`services.runtime.due_on_disk`, the same contract).
 
 Screening's open groups (docs/adr/0027-deadline-index.md) and every table kept for a
 retention (`services.runtime.retained`) use it. `DueHeap` is the plain form, for an
@@ -22,6 +23,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator, MutableMapping
 from datetime import datetime
+from typing import Protocol
 
 from services.runtime.micros import from_micros, to_micros
 
@@ -37,6 +39,20 @@ def open_line(partition: int, due_at: datetime) -> bytes:
 def read_open_line(line: bytes) -> tuple[int, datetime]:
     owner, due_at = line.decode().split(" ", 1)
     return int(owner), datetime.fromisoformat(due_at)
+
+
+class DueIndex(Protocol):
+    """Keys by due time, per partition, derived from a table of "<partition> <time>"
+    lines: `Deadlines` in the heap, `services.runtime.due_on_disk.DeadlinesOnDisk` in a
+    database of the worker's own."""
+
+    def forget(self) -> None: ...
+
+    def opened(self, group_id: str, partition: int, due_at: datetime) -> None: ...
+
+    def closed(self, group_id: str) -> None: ...
+
+    def due(self, partition: int, by: datetime) -> Iterator[str]: ...
 
 
 class Deadlines:

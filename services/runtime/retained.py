@@ -3,20 +3,22 @@
 Intake's idempotency table, and notify's memory of what each input caused and of its
 groups, are read by key only and were never deleted. Each is now wrapped in a
 `RetainedTable`: every write also writes "<partition> <time>" under the same key in a
-second table (``expiry``, changelog-backed like the first), and an in-memory index of
-those lines (`Deadlines`, built again after an assignment) finds the due ones without
-reading the others. The agent that owns the table says which partition and time it is
-handling (`at`) before it writes, and removes what is due there (`expire_due`) while it
-handles that partition's events, so that every write, tombstones included, stays in the
-owning partition (docs/adr/0032, docs/adr/0039).
+second table (``expiry``, changelog-backed like the first), and an index of those lines
+(`Deadlines`, built again after an assignment; on disk in a worker whose tables are)
+finds the due ones without reading the others. The agent that owns the table says
+which partition and time it is handling (`at`) before it writes, and removes what is
+due there (`expire_due`) while it handles that partition's events, so that every
+write, tombstones included, stays in the owning partition (docs/adr/0032, 0039, 0045).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from services.runtime.due import Deadlines, open_line
+from services.runtime.due import open_line
+from services.runtime.due_on_disk import due_index
 
 Table = MutableMapping[str, bytes]
 
@@ -29,7 +31,8 @@ def always(value: bytes) -> bool:
 class RetainedTable(MutableMapping[str, bytes]):
     """`entries`, each kept `keep` after its latest write, while `expires(value)` says
     it may expire at all (an entry written with a value that may not is kept until a
-    later write says otherwise)."""
+    later write says otherwise). The index is kept on disk at `index_at`, if given
+    (`services.runtime.due_on_disk`)."""
 
     def __init__(
         self,
@@ -37,12 +40,13 @@ class RetainedTable(MutableMapping[str, bytes]):
         expiry: Table,
         keep: timedelta,
         expires: Callable[[bytes], bool] = always,
+        index_at: Path | None = None,
     ) -> None:
         self.entries = entries
         self.expiry = expiry
         self.keep = keep
         self.expires = expires
-        self.index = Deadlines(expiry)
+        self.index = due_index(expiry, index_at)
         self._partition = 0
         self._now = datetime.now(UTC)
 

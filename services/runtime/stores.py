@@ -164,6 +164,19 @@ def values_with_prefix(table: Any, prefix: str) -> Iterator[bytes]:
             yield value
 
 
+def scratch_database(path: Path) -> rocksdict.Rdict:
+    """An empty raw database at `path` (whatever was there is deleted first) for what
+    the process derives again whenever it starts: writes skip the write-ahead log, and
+    it shares the process's block cache and memtable budget (`capped_options`)."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = rocksdict.Rdict(str(path), capped_options())
+    unlogged = rocksdict.WriteOptions()
+    unlogged.disable_wal = True  # type: ignore[method-assign,assignment]  # a property
+    db.set_write_options(unlogged)
+    return db
+
+
 class ScratchMapping(MutableMapping[str, bytes]):
     """A ``str`` to ``bytes`` mapping kept in a RocksDB database of its own, for a cache
     too large for the heap that the process rebuilds from a topic whenever it starts.
@@ -189,17 +202,8 @@ class ScratchMapping(MutableMapping[str, bytes]):
         if self._opened is None:
             with self._opening:
                 if self._opened is None:
-                    self._opened = self._open_empty()
+                    self._opened = scratch_database(self.path)
         return self._opened
-
-    def _open_empty(self) -> rocksdict.Rdict:
-        shutil.rmtree(self.path, ignore_errors=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = rocksdict.Rdict(str(self.path), capped_options())
-        unlogged = rocksdict.WriteOptions()
-        unlogged.disable_wal = True  # type: ignore[method-assign,assignment]  # a property
-        db.set_write_options(unlogged)
-        return db
 
     def __getitem__(self, key: str) -> bytes:
         value = self._db.get(key.encode())

@@ -73,6 +73,7 @@ def build_app(runtime: Runtime, rule_set: RuleSet | None = None) -> faust.App:
         grace,
         open_member=lambda raw: open_raw(raw, keys),
         retention=Retention.from_env(os.environ),
+        indexes_at=scratch_dir(app, "due"),
     )
     lock = asyncio.Lock()  # the member agent and the clock agent share the tables
 

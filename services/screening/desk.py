@@ -8,6 +8,7 @@ The tables are changelog-backed faust tables in the service, plain dicts in test
 - ``closed``: group id -> the live decision of a group whose file expired, and
   ``retained``: group id -> "<partition> <expiry time>" of each decided or closed group,
   indexed like ``open`` (services/screening/retention.py says how long each is kept).
+  Both indexes are on disk under ``indexes_at``, if given (the worker's datadir).
 
 Only the agent that owns a partition calls the desk for that partition.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from opentelemetry import trace
@@ -27,8 +29,9 @@ from schemas.envelope import Envelope
 from schemas.person import PersonReturned
 from services.keys import Erased, open_raw
 from services.runtime import instrument, telemetry
+from services.runtime.due_on_disk import due_index, index_path
 from services.runtime.identity import ServiceIdentity
-from services.screening.deadlines import Deadlines, open_line
+from services.screening.deadlines import open_line
 from services.screening.grouping import (
     DecisionTaken,
     GroupFile,
@@ -65,6 +68,7 @@ class ScreeningDesk:
         grace: timedelta = timedelta(seconds=30),
         open_member: OpenMember = open_unsealed,
         retention: Retention | None = None,
+        indexes_at: Path | None = None,
     ) -> None:
         self.rules = rules
         self.open_member = open_member
@@ -73,11 +77,11 @@ class ScreeningDesk:
         self.groups = tables["groups"]
         self.open = tables["open"]
         self.watermarks = tables["watermarks"]
-        self.deadlines = Deadlines(self.open)
+        self.deadlines = due_index(self.open, index_path(indexes_at, "open"))
         # A desk given no retention tables (tests, benchmarks) keeps them in dicts.
         self.closed = tables.setdefault("closed", {})
         self.retained = tables.setdefault("retained", {})
-        self.expiring = Deadlines(self.retained)
+        self.expiring = due_index(self.retained, index_path(indexes_at, "retained"))
         self.retention = retention or Retention()
         self.emit = emit
         self.tracer = telemetry.tracer("returns.screening")

@@ -7,6 +7,7 @@ what is due there, then handle the submission.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,9 +25,13 @@ KEY = seen_key("cbp-elp", "cbp-elp-2026-11-27-000981")
 
 
 class Intake:
-    def __init__(self, tables: tuple[dict[str, bytes], dict[str, bytes]] | None = None) -> None:
+    def __init__(
+        self,
+        tables: tuple[dict[str, bytes], dict[str, bytes]] | None = None,
+        index_at: Path | None = None,
+    ) -> None:
         self.entries, self.expiry = tables or ({}, {})
-        self.seen = RetainedSubmissions(self.entries, self.expiry, keep=35 * DAY)
+        self.seen = RetainedSubmissions(self.entries, self.expiry, keep=35 * DAY, index_at=index_at)
         self.sent: list[tuple[str, Envelope[Any]]] = []
         self.handler = IntakeHandler(load_reference(), self.seen, self.emit)
 
@@ -49,24 +54,34 @@ class Intake:
         return [e.data for topic, e in self.sent if topic == "intake-rejected"]
 
 
-async def test_a_re_send_within_the_period_is_a_duplicate() -> None:
-    intake = Intake()
+@pytest.fixture(params=["heap", "disk"])
+def index_at(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
+    """Where intake keeps its expiry index: in the heap, or on disk as a worker does."""
+    return None if request.param == "heap" else tmp_path / "due"
+
+
+async def test_a_re_send_within_the_period_is_a_duplicate(index_at: Path | None) -> None:
+    intake = Intake(index_at=index_at)
     assert await intake.submit(submission(), NOW) == "accepted"
     assert await intake.submit(submission(), NOW + 34 * DAY) == "duplicate"
     assert len(intake.published()) == 1
 
 
-async def test_a_re_send_after_the_period_is_published_again_under_the_same_event_id() -> None:
+async def test_a_re_send_after_the_period_is_published_again_under_the_same_event_id(
+    index_at: Path | None,
+) -> None:
     # Screening already holds that event id: the group gets no second decision.
-    intake = Intake()
+    intake = Intake(index_at=index_at)
     await intake.submit(submission(), NOW)
     assert await intake.submit(submission(), NOW + 36 * DAY) == "accepted"
     first, again = intake.published()
     assert first == again
 
 
-async def test_a_changed_re_send_after_the_period_is_no_longer_called_a_conflict() -> None:
-    intake = Intake()
+async def test_a_changed_re_send_after_the_period_is_no_longer_called_a_conflict(
+    index_at: Path | None,
+) -> None:
+    intake = Intake(index_at=index_at)
     await intake.submit(submission(), NOW)
     changed = submission(group_size=2)
     assert await intake.submit(changed, NOW + 36 * DAY) == "accepted"
@@ -74,8 +89,8 @@ async def test_a_changed_re_send_after_the_period_is_no_longer_called_a_conflict
     assert len(set(intake.published())) == 1  # the same event id: the first version stands
 
 
-async def test_an_entry_is_forgotten_by_its_own_partition_only() -> None:
-    intake = Intake()
+async def test_an_entry_is_forgotten_by_its_own_partition_only(index_at: Path | None) -> None:
+    intake = Intake(index_at=index_at)
     await intake.submit(submission(), NOW, partition=3)
     other = submission(submission_id="cbp-elp-2026-11-27-000982", case_id="A212345679")
     await intake.submit(other, NOW + 40 * DAY, partition=4)
@@ -85,10 +100,11 @@ async def test_an_entry_is_forgotten_by_its_own_partition_only() -> None:
     assert KEY not in intake.expiry
 
 
-async def test_a_restarted_intake_forgets_on_the_same_schedule() -> None:
-    before = Intake()
+async def test_a_restarted_intake_forgets_on_the_same_schedule(index_at: Path | None) -> None:
+    before = Intake(index_at=index_at)
     await before.submit(submission(), NOW)
-    restarted = Intake((before.entries, before.expiry))  # recovered from their changelogs
+    # Recovered from their changelogs; the index built again.
+    restarted = Intake((before.entries, before.expiry), index_at and index_at.with_name("again"))
     assert await restarted.submit(submission(), NOW + 34 * DAY) == "duplicate"
     assert await restarted.submit(submission(), NOW + 36 * DAY) == "accepted"
 

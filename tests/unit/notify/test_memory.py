@@ -4,6 +4,7 @@ deletes once the retention has passed, and what an old input read again does the
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,12 @@ START = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 GROUP = "G-2026-000123"
 
 
+@pytest.fixture(params=["heap", "disk"])
+def indexes_at(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
+    """Where notify keeps its expiry indexes: in the heap, or on disk as a worker does."""
+    return None if request.param == "heap" else tmp_path / "due"
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = START
@@ -36,10 +43,11 @@ class Clock:
 class Remembering:
     """Notify's decisions agent on dicts, its memory kept for `KEEP`."""
 
-    def __init__(self, tables: NotifyTables | None = None) -> None:
+    def __init__(self, tables: NotifyTables | None = None, indexes_at: Path | None = None) -> None:
         self.clock = Clock()
         self.tables = tables or NotifyTables.in_memory()
-        self.memory = Memory(self.tables, Retention(KEEP))
+        self.indexes_at = indexes_at
+        self.memory = Memory(self.tables, Retention(KEEP), indexes_at)
         tracker = RequestTracker(
             self.tables.requests, self.tables.capacity, retain=timedelta(days=30), clock=self.clock
         )
@@ -58,7 +66,7 @@ class Remembering:
 
     def restarted(self) -> Remembering:
         """Another worker over the same tables (its indexes built from them)."""
-        again = Remembering(self.tables)
+        again = Remembering(self.tables, self.indexes_at and self.indexes_at / "again")
         again.clock.now = self.clock.now
         return again
 
@@ -166,8 +174,10 @@ def test_the_setting_is_read_and_a_bad_one_named() -> None:
 # Expiry on the ticks
 
 
-def test_what_an_input_caused_is_kept_a_retention_then_deleted_with_its_settled_group() -> None:
-    notify = Remembering()
+def test_what_an_input_caused_is_kept_a_retention_then_deleted_with_its_settled_group(
+    indexes_at: Path | None,
+) -> None:
+    notify = Remembering(indexes_at=indexes_at)
     notify.screened(START)
     (request,) = legal_aid(notify.placed(START + timedelta(hours=1), decided=START))
     last_change = closed(notify, request, START + timedelta(hours=2))  # nothing open any more
@@ -185,8 +195,10 @@ def test_what_an_input_caused_is_kept_a_retention_then_deleted_with_its_settled_
     assert not notify.tables.groups_expiry
 
 
-def test_a_group_with_an_open_request_or_still_to_be_placed_is_never_deleted() -> None:
-    notify = Remembering()
+def test_a_group_with_an_open_request_or_still_to_be_placed_is_never_deleted(
+    indexes_at: Path | None,
+) -> None:
+    notify = Remembering(indexes_at=indexes_at)
     notify.screened(START)  # accepted: placement may place it any day
     notify.tick(START + 10 * KEEP)
     assert notify.group() is not None
@@ -199,8 +211,8 @@ def test_a_group_with_an_open_request_or_still_to_be_placed_is_never_deleted() -
     assert group.placement == request.causation_id
 
 
-def test_expiry_goes_on_after_a_restart() -> None:
-    notify = Remembering()
+def test_expiry_goes_on_after_a_restart(indexes_at: Path | None) -> None:
+    notify = Remembering(indexes_at=indexes_at)
     notify.screened(START, **referred_for_fear().model_dump(mode="json", exclude={"group_id"}))
     (interview,) = legal_aid(notify.issuer.stored(notify.decision(START)) or [])
     last_change = closed(notify, interview, START + timedelta(hours=1))
@@ -214,8 +226,10 @@ def test_expiry_goes_on_after_a_restart() -> None:
 # An old input read again
 
 
-def test_a_placement_read_again_within_the_retention_resends_the_same_request() -> None:
-    notify = Remembering()
+def test_a_placement_read_again_within_the_retention_resends_the_same_request(
+    indexes_at: Path | None,
+) -> None:
+    notify = Remembering(indexes_at=indexes_at)
     notify.screened(START)
     first = notify.placed(START + timedelta(hours=1), decided=START)
     closed(notify, legal_aid(first)[0], START + timedelta(hours=2))
@@ -225,8 +239,10 @@ def test_a_placement_read_again_within_the_retention_resends_the_same_request() 
     assert [o.value for o in again] == [o.value for o in first]
 
 
-def test_a_placement_read_again_after_it_was_forgotten_is_not_handled() -> None:
-    notify = Remembering()
+def test_a_placement_read_again_after_it_was_forgotten_is_not_handled(
+    indexes_at: Path | None,
+) -> None:
+    notify = Remembering(indexes_at=indexes_at)
     notify.screened(START)
     first = notify.placed(START + timedelta(hours=1), decided=START)
     last_change = closed(notify, legal_aid(first)[0], START + timedelta(hours=2))
@@ -240,8 +256,10 @@ def test_a_placement_read_again_after_it_was_forgotten_is_not_handled() -> None:
     assert notify.tables.load == load  # no provider chosen again
 
 
-def test_a_new_decision_of_a_forgotten_group_is_handled_as_a_first_one() -> None:
-    notify = Remembering()
+def test_a_new_decision_of_a_forgotten_group_is_handled_as_a_first_one(
+    indexes_at: Path | None,
+) -> None:
+    notify = Remembering(indexes_at=indexes_at)
     notify.screened(START)
     first = notify.placed(START + timedelta(hours=1), decided=START)
     later = closed(notify, legal_aid(first)[0], START + timedelta(hours=2)) + KEEP
@@ -251,8 +269,8 @@ def test_a_new_decision_of_a_forgotten_group_is_handled_as_a_first_one() -> None
     assert len(legal_aid(notify.issuer.stored(notify.decision(later)) or [])) == 1
 
 
-def test_a_backlog_is_deleted_at_most_500_per_partition_and_tick() -> None:
-    notify = Remembering()
+def test_a_backlog_is_deleted_at_most_500_per_partition_and_tick(indexes_at: Path | None) -> None:
+    notify = Remembering(indexes_at=indexes_at)
     notify.memory.handling(PARTITION, START, START)
     for n in range(600):
         notify.memory.issued[f"input-{n}"] = b'{"requests":[]}'

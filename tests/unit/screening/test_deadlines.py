@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import Envelope, PersonReturned, encode
+from services.runtime.due import DueIndex
+from services.runtime.due_on_disk import DeadlinesOnDisk, due_index
 from services.screening.deadlines import Deadlines, open_line, read_open_line
 from services.screening.desk import ScreeningDesk
 from services.screening.ruleset import load_rule_set
@@ -143,12 +147,25 @@ def operations(draw: st.DrawFn) -> list[tuple[str, str, int, int]]:
     )
 
 
-@given(operations())
+@given(operations(), st.booleans())
 def test_the_index_finds_what_scanning_the_table_finds(
-    steps: list[tuple[str, str, int, int]],
+    steps: list[tuple[str, str, int, int]], on_disk: bool
 ) -> None:
-    table: dict[str, bytes] = {}
-    index = Deadlines(table)
+    with tempfile.TemporaryDirectory() as scratch:
+        table: dict[str, bytes] = {}
+        index = due_index(table, Path(scratch) / "due" if on_disk else None)
+        try:
+            follow(steps, table, index)
+        finally:
+            if isinstance(index, DeadlinesOnDisk):
+                index.close()
+
+
+def follow(
+    steps: list[tuple[str, str, int, int]], table: dict[str, bytes], index: DueIndex
+) -> None:
+    """Each step on the table and the index, each read of the index checked against a scan
+    of the table."""
     for kind, group_id, partition, minutes in steps:
         at = NOON + timedelta(minutes=minutes)
         if kind == "open":

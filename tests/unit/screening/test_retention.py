@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +29,9 @@ FAMILY = "G-2026-000123"
 
 
 class Desk:
-    def __init__(self, tables: dict[str, dict[str, bytes]] | None = None) -> None:
+    def __init__(
+        self, tables: dict[str, dict[str, bytes]] | None = None, indexes_at: Path | None = None
+    ) -> None:
         self.tables: dict[str, dict[str, bytes]] = tables or {
             name: {} for name in ("groups", "open", "watermarks", "closed", "retained")
         }
@@ -40,6 +43,7 @@ class Desk:
             self.emit,
             GRACE,
             retention=Retention(keep=30 * DAY, closed=365 * DAY),
+            indexes_at=indexes_at,
         )
 
     async def emit(self, envelope: Envelope[Any]) -> None:
@@ -80,9 +84,15 @@ def correction_of_first(**declared: bool) -> PersonReturned:
     ).model_copy(update={"corrects": first.submission_id})
 
 
+@pytest.fixture(params=["heap", "disk"])
+def indexes_at(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
+    """Where the desk keeps its indexes: in the heap, or on disk as a worker does."""
+    return None if request.param == "heap" else tmp_path / "due"
+
+
 @pytest.fixture
-async def decided() -> Desk:
-    desk = Desk()
+async def decided(indexes_at: Path | None) -> Desk:
+    desk = Desk(indexes_at=indexes_at)
     for member in family():
         await desk.take(member, NOON)
     assert [d.decision for d in desk.family_decisions()] == ["accepted"]
@@ -153,8 +163,11 @@ async def test_a_member_of_a_forgotten_family_is_too_old_to_be_screened_again(
     assert [d.revision for d in decided.family_decisions()] == [1]
 
 
-async def test_a_restarted_desk_expires_on_the_same_schedule(decided: Desk) -> None:
-    restarted = Desk(decided.tables)  # the same tables, as recovered from their changelogs
+async def test_a_restarted_desk_expires_on_the_same_schedule(
+    decided: Desk, indexes_at: Path | None
+) -> None:
+    # The same tables, as recovered from their changelogs; its indexes built again.
+    restarted = Desk(decided.tables, indexes_at and indexes_at.with_name("restarted"))
     await restarted.time_passes(NOON + 29 * DAY)
     assert FAMILY in restarted.tables["groups"]
     await restarted.time_passes(NOON + 31 * DAY)
@@ -162,8 +175,8 @@ async def test_a_restarted_desk_expires_on_the_same_schedule(decided: Desk) -> N
     assert FAMILY in restarted.tables["closed"]
 
 
-async def test_a_group_still_gathering_is_never_expired() -> None:
-    desk = Desk()
+async def test_a_group_still_gathering_is_never_expired(indexes_at: Path | None) -> None:
+    desk = Desk(indexes_at=indexes_at)
     await desk.take(family()[0], NOON)
     assert FAMILY not in desk.tables["retained"]
     await desk.time_passes(NOON + 31 * DAY)  # closes its window: decided, then kept
