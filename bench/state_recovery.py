@@ -42,6 +42,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -362,25 +363,18 @@ def settled_after_input(process: ServiceProcess, runtime: Runtime, service: str)
 
 
 def restarts_to_ready(
-    process: ServiceProcess,
-    times: int,
-    rss: list[float] | None = None,
-    runtime: Runtime | None = None,
-    service: str = "",
-) -> list[float]:
-    """Restart-to-ready `times` times, each once the previous worker has settled.
-
-    With `rss` (and `runtime`), the worker's resident memory after each restart, settled
-    after one input (`settled_after_input`), is appended to it.
-    """
-    runs = []
+    process: ServiceProcess, times: int, rss: Callable[[], float] | None = None
+) -> tuple[list[float], list[float]]:
+    """Restart-to-ready `times` times, each once the previous worker has settled; the
+    times, and `rss()` read after each restart but the last (none without `rss`)."""
+    runs, memory = [], []
     for n in range(times):
         if n:
             time.sleep(5)  # past the first timers, as before the first restart
         runs.append(restart_to_ready(process))
-        if rss is not None and runtime is not None and n < times - 1:
-            rss.append(settled_after_input(process, runtime, service))
-    return runs
+        if rss is not None and n < times - 1:
+            memory.append(rss())
+    return runs, memory
 
 
 def restart_with_memory(
@@ -416,15 +410,16 @@ def run_service(
         rss_caught_up = resident_mb(process)
         topics = changelog_topics(runtime, service)
         before = [measure_changelog(runtime, t) for t in topics]
-        rss_runs: list[float] = []
-        ready_runs = restarts_to_ready(process, restarts, rss_runs, runtime, service)
+        ready_runs, rss_runs = restarts_to_ready(
+            process, restarts, lambda: settled_after_input(process, runtime, service)
+        )
         rss_ready = settled_after_input(process, runtime, service)  # and index rebuilds
         rss_peak = resident_mb(process, "VmHWM")
         rss_runs.append(rss_ready)
         memory = restart_with_memory(process, runtime, service) if compare_memory else (None, None)
         force_compaction(runtime, topics, timeout=180)
         after = [measure_changelog(runtime, t) for t in topics]
-        after_runs = restarts_to_ready(process, restarts)
+        after_runs, _ = restarts_to_ready(process, restarts)
         memory_after = restart_with_memory(process, runtime, service)[0] if compare_memory else None
         return ServiceFigures(
             service,
