@@ -105,7 +105,7 @@ class ScreeningDesk:
         elif group is None:
             await self._store(new_group(record, partition, member.crossing, member.group_id))
         else:
-            await self._take_into(group.with_record(record), record)
+            await self._take_into(group.with_record(record), group.due_at(self.window))
         arrival_clock = self._advance_watermark(partition, record.arrived_at)
         await self.close_due(partition, arrival_clock)
         self.expire_due(partition, arrival_clock)
@@ -151,19 +151,23 @@ class ScreeningDesk:
         self.retained[group.group_id] = open_line(group.partition, until)
         self.expiring.opened(group.group_id, group.partition, until)
 
-    async def _store(self, group: GroupFile) -> None:
+    async def _store(self, group: GroupFile, due_before: datetime | None = None) -> None:
+        """Keep an undecided group, or decide it if it is complete. `due_before` is when
+        the group was due before this record: its open line is written only if that moved
+        (a member who arrived earlier than the first one read), not for every member."""
         if group.is_complete():
             closed = max(record.arrived_at for record in group.records)
             await self._first_decision(group, window_of(group, self.window, closed, True))
             return
         self.groups[group.group_id] = group.model_dump_json().encode()
         due_at = group.due_at(self.window)
-        self.open[group.group_id] = open_line(group.partition, due_at)
-        self.deadlines.opened(group.group_id, group.partition, due_at)
+        if due_at != due_before:
+            self.open[group.group_id] = open_line(group.partition, due_at)
+            self.deadlines.opened(group.group_id, group.partition, due_at)
 
-    async def _take_into(self, group: GroupFile, record: MemberRecord) -> None:
+    async def _take_into(self, group: GroupFile, due_before: datetime) -> None:
         if group.decided is None:
-            await self._store(group)
+            await self._store(group, due_before)
         elif not group.changed_since_decision():
             # A record that changes nothing (a second record of a member already counted).
             self._keep_decided(group)
@@ -208,9 +212,10 @@ class ScreeningDesk:
     def _advance_watermark(self, partition: int, arrived_at: datetime) -> datetime:
         key = f"p{partition}"
         seen = self.watermarks.get(key)
-        mark = max(datetime.fromisoformat(seen.decode()), arrived_at) if seen else arrived_at
-        self.watermarks[key] = mark.isoformat().encode()
-        return mark
+        if seen is not None and (mark := datetime.fromisoformat(seen.decode())) >= arrived_at:
+            return mark  # a record that arrived before the latest one read: nothing moves
+        self.watermarks[key] = arrived_at.isoformat().encode()
+        return arrived_at
 
 
 def _trace_of(members: list[MemberRecord]) -> tuple[Any, list[Link]]:

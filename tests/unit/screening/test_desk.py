@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from schemas import Envelope, PersonReturned, Screened, encode
+from services.screening.deadlines import open_line
 from services.screening.desk import ScreeningDesk
 from services.screening.ruleset import load_rule_set
 from tests.unit.screening.factories import published, returned
@@ -194,3 +195,38 @@ async def test_the_same_members_always_give_the_same_event(desk: Desk) -> None:
         await other.take(member)
     assert desk.sent[0].event_id == other.sent[0].event_id
     assert desk.sent[0].data == other.sent[0].data
+
+
+class CountingTable(dict[str, bytes]):
+    """A table that counts its writes: each one is a changelog record in the service."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+async def test_a_member_who_moves_nothing_writes_no_open_line_and_no_watermark() -> None:
+    desk = Desk()
+    counted = {name: CountingTable() for name in ("groups", "open", "watermarks")}
+    desk.tables = counted  # type: ignore[assignment]
+    desk.desk = ScreeningDesk(load_rule_set("2021-12"), WINDOW, counted, desk.emit, GRACE)  # type: ignore[arg-type]
+    first, second, third = family(size=4)  # three of four: the group stays open
+    await desk.take(first, at=NOON + timedelta(minutes=1))
+    await desk.take(second, at=NOON + timedelta(minutes=2))  # same window, a later arrival
+    assert [counted[name].writes for name in ("groups", "open", "watermarks")] == [2, 1, 2]
+    # Read after the others but accepted earlier (another intake worker's clock): the
+    # window opens earlier, and the partition's watermark stays where it was.
+    await desk.take(third, at=NOON)
+    assert [counted[name].writes for name in ("groups", "open", "watermarks")] == [3, 2, 2]
+    [(group_id, line)] = counted["open"].items()
+    assert line == open_line(3, NOON + WINDOW)
+    assert counted["watermarks"]["p3"] == (NOON + timedelta(minutes=2)).isoformat().encode()
+    assert desk.sent == []
+    # The index follows the line that moved: the group is due a window after NOON, not
+    # a window after its first member was read.
+    await desk.take(stranger(), at=NOON + WINDOW + GRACE)
+    assert sorted(d.group_id for d in desk.decisions()) == sorted([group_id, "G-A300000001"])
