@@ -25,7 +25,7 @@ than the retention) is left to the operator too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -79,21 +79,18 @@ class Retention:
         return decided_at is not None and decided_at + self.keep <= now
 
 
-def expiry_heap(
-    records: Iterable[GroupRecord], applied_offset: int, retention: Retention
-) -> DueHeap:
-    """One unit's ended records by the time they may be deleted, earliest first.
+def noting_expiry(
+    records: Iterable[GroupRecord], applied_offset: int, retention: Retention, heap: DueHeap
+) -> Iterator[GroupRecord]:
+    """`records` as they pass, each ended one noted in `heap` by when it may be deleted.
 
-    Built from the unit's records with its queues; each record written since is added.
-    An entry is a hint: the record is read again before it is deleted, and a group that
-    changed since (placed again, re-stamped) has a later entry of its own.
+    Built from the unit's records with its queues, in the same pass; each record written
+    since is added. An entry is a hint: the record is read again before it is deleted,
+    and a group that changed since (placed again, re-stamped) has a later entry of its own.
     """
-    entries = []
     for stored in records:
         record = stored.valid_at(applied_offset)
-        if record is None:
-            continue
-        due = retention.expires_at(record)
-        if due is not None:
-            entries.append((due, record.group_id))
-    return DueHeap(entries)
+        due = None if record is None else retention.expires_at(record)
+        if record is not None and due is not None:
+            heap.add(record.group_id, due)
+        yield stored

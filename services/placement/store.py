@@ -11,6 +11,7 @@ the time they may be deleted (`retention`), which `expire` works off a few at a 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,11 +31,12 @@ from services.placement.records import (
     seed_unit,
     unit_key,
 )
-from services.placement.retention import EXPIRED_PER_COMMAND, Retention, expiry_heap
+from services.placement.retention import EXPIRED_PER_COMMAND, Retention, noting_expiry
 from services.placement.routing import PlacementUnits
 from services.placement.state import LocationState
 from services.reference import Reference
 from services.runtime.due import DueHeap
+from services.runtime.memory import release_free_memory
 from services.runtime.stores import values_with_prefix
 
 
@@ -99,16 +101,30 @@ class UnitStore:
         the index is missing or belongs to another offset."""
         index = self._queues.get(state.unit)
         if index is None or index.applied_offset != state.applied_offset:
-            stored = list(self._records(state.unit))
-            if state.unit in self._legacy:
-                find = self.lookup(state)
-                records = (find(group_id) for group_id in self._legacy[state.unit])
-                waiting = [record for record in records if record is not None]
-                index = UnitQueues.built(waiting, state.applied_offset)
-            else:
-                index = UnitQueues.built(stored, state.applied_offset)
-            self._queues[state.unit] = index
-            self._expiring[state.unit] = expiry_heap(stored, state.applied_offset, self.retention)
+            index = self._built(state)
+        return index
+
+    def _built(self, state: UnitState) -> UnitQueues:
+        """Both indexes of `state`'s unit in one pass over its records.
+
+        Each record is parsed, noted and let go: the queues keep only the waiting groups
+        and the expiry index only an id and a time, never the unit's records as a list
+        (62,951 at 100,000 groups, about 130 MB of heap while it was held). What the pass
+        freed is handed back to the system once it is over."""
+        expiring = DueHeap()
+        stored = self._records(state.unit)
+        noted = noting_expiry(stored, state.applied_offset, self.retention, expiring)
+        if state.unit in self._legacy:
+            deque(noted, maxlen=0)
+            find = self.lookup(state)
+            records = (find(group_id) for group_id in self._legacy[state.unit])
+            waiting = [record for record in records if record is not None]
+            index = UnitQueues.built(waiting, state.applied_offset)
+        else:
+            index = UnitQueues.built(noted, state.applied_offset)
+        self._queues[state.unit] = index
+        self._expiring[state.unit] = expiring
+        release_free_memory()
         return index
 
     def forget(self) -> None:
