@@ -4,6 +4,8 @@ the clock ticks past the retention, then only the finished ones are deleted from
 
 from __future__ import annotations
 
+import tracemalloc
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -214,3 +216,37 @@ def test_the_retention_is_set_in_days_and_a_bad_value_is_named() -> None:
     )
     with pytest.raises(ConfigurationError, match="RETURNS_NOTIFY_RETAIN_DAYS"):
         NotifyConfig.from_env({"RETURNS_NOTIFY_RETAIN_DAYS": "-1"})
+
+
+class OnDisk(dict[str, bytes]):
+    """A table that, like the worker's RocksDB store, reads a new copy of each value."""
+
+    def values(self) -> Iterator[bytes]:  # type: ignore[override]
+        return (bytes(memoryview(raw)) for raw in super().values())
+
+
+async def test_loading_after_a_restart_holds_no_list_of_the_tables_requests() -> None:
+    """At 100,000 groups the table holds about 69,000 requests: loaded as one list of
+    their bytes, the scan held all of them at once, and the process stayed that big."""
+    state = Retained()
+    request = await state.issue()
+    await state.close(request)
+    closed = state.tracked(request)
+    assert closed is not None
+    assert closed.finished_at is not None
+    requests = OnDisk()
+    for n in range(20_000):
+        copy = closed.model_copy(update={"event_id": f"{n:08x}-0000-5000-8000-000000000000"})
+        requests[copy.event_id] = copy.to_bytes()
+    stored = sum(len(raw) for raw in requests.values())
+    tracker = RequestTracker(requests, {}, retain=RETAIN, clock=state.clock)
+    tracemalloc.start()
+    try:
+        tracker.ensure(PARTITION)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < stored / 2, f"{peak / 2**20:.1f} MiB at the peak, {stored / 2**20:.1f} stored"
+    # and every one of them is in the index: all deleted once their retention is over
+    gone = tracker.expire(PARTITION, closed.finished_at + RETAIN, limit=len(requests))
+    assert (gone, requests) == (20_000, {})
