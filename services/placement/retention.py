@@ -90,7 +90,6 @@ def noting_expiry(
     """
     for stored in records:
         record = stored.valid_at(applied_offset)
-        due = None if record is None else retention.expires_at(record)
-        if record is not None and due is not None:
+        if record is not None and (due := retention.expires_at(record)) is not None:
             heap.add(record.group_id, due)
         yield stored

@@ -4,7 +4,6 @@ the clock ticks past the retention, then only the finished ones are deleted from
 
 from __future__ import annotations
 
-import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from services.notify.ledger import open_requests
 from services.notify.progress import TrackedRequest
 from services.notify.tracker import RequestTracker
 from services.runtime.settings import ConfigurationError
+from tests.support.heap import peak_of
 from tests.unit.notify.issuer_harness import (
     PARTITION,
     REFERENCE,
@@ -96,13 +96,19 @@ class Retained:
     def tracked(self, request: Envelope[Any]) -> TrackedRequest | None:
         return self.notify.requests.tracker.get(request.event_id)
 
+    async def closed(self) -> tuple[Envelope[Any], TrackedRequest]:
+        """A request issued and closed, and its finished record (stamped when)."""
+        request = await self.issue()
+        await self.close(request)
+        closed = self.tracked(request)
+        assert closed is not None
+        assert closed.finished_at is not None
+        return request, closed
+
 
 async def test_a_closed_request_is_deleted_once_its_retention_has_passed() -> None:
     state = Retained()
-    request = await state.issue()
-    await state.close(request)
-    closed = state.tracked(request)
-    assert closed is not None
+    request, closed = await state.closed()
     assert closed.finished_at is not None
 
     await state.tick(closed.finished_at + RETAIN - timedelta(seconds=1))
@@ -229,10 +235,7 @@ async def test_loading_after_a_restart_holds_no_list_of_the_tables_requests() ->
     """At 100,000 groups the table holds about 69,000 requests: loaded as one list of
     their bytes, the scan held all of them at once, and the process stayed that big."""
     state = Retained()
-    request = await state.issue()
-    await state.close(request)
-    closed = state.tracked(request)
-    assert closed is not None
+    _, closed = await state.closed()
     assert closed.finished_at is not None
     requests = OnDisk()
     for n in range(20_000):
@@ -240,12 +243,7 @@ async def test_loading_after_a_restart_holds_no_list_of_the_tables_requests() ->
         requests[copy.event_id] = copy.to_bytes()
     stored = sum(len(raw) for raw in requests.values())
     tracker = RequestTracker(requests, {}, retain=RETAIN, clock=state.clock)
-    tracemalloc.start()
-    try:
-        tracker.ensure(PARTITION)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = peak_of(lambda: tracker.ensure(PARTITION))
     assert peak < stored / 2, f"{peak / 2**20:.1f} MiB at the peak, {stored / 2**20:.1f} stored"
     # and every one of them is in the index: all deleted once their retention is over
     gone = tracker.expire(PARTITION, closed.finished_at + RETAIN, limit=len(requests))
